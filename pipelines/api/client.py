@@ -1,0 +1,194 @@
+"""The Admin API HTTP client: authentication headers, timeouts, the retry policy, the request budget,
+typed errors and counters, around one httpx.Client.
+
+The key is sent in the x-api-key header and nowhere else: it is not in URLs, log lines, reprs or
+exception messages (error bodies are scrubbed of it in case a server echoes it back).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import httpx
+
+from pipelines import __version__
+from pipelines.api.budget import RequestBudget
+from pipelines.api.errors import ApiConnectionError, MalformedResponseError, error_from_response, summarize_body
+from pipelines.api.retry import Outcome, RetryPolicy
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
+USER_AGENT = f"anthropic-usage-pipeline/{__version__} (+https://github.com/anthropic-usage-pipeline)"
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+logger = logging.getLogger("pipelines.api")
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A 2xx JSON response, kept as bytes so the caller parses it once, straight into its own shape."""
+
+    status: int
+    content: bytes = field(repr=False)
+    request_id: str | None
+    endpoint: str
+
+
+@dataclass
+class ClientStats:
+    """What one client has done so far; read differences before and after a job to report on it."""
+
+    requests: int = 0  # HTTP attempts sent, retries included
+    retries: int = 0
+    retried_statuses: Counter[int | str] = field(default_factory=Counter)  # HTTP status, or transport error name
+    bytes_received: int = 0
+    seconds_waiting_for_budget: float = 0.0
+    seconds_backing_off: float = 0.0
+
+
+class AdminApiClient:
+    """GETs against the Admin API of one organization (one key). Meant for one thread at a time;
+    share a RequestBudget, not a client, between threads."""
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        beta: Sequence[str] = (),
+        timeout_seconds: float = 60.0,
+        retry: RetryPolicy = RetryPolicy(),
+        budget: RequestBudget | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        api_key = api_key.strip()
+        _check_api_key(api_key)
+        _check_base_url(base_url)
+        if isinstance(beta, str):
+            raise TypeError("beta must be a sequence of beta names, e.g. ('fast-mode-2026-02-01',)")
+        self.base_url = base_url
+        self.stats = ClientStats()
+        self._api_key = api_key
+        self._retry = retry
+        self._budget = budget
+        headers = {
+            "x-api-key": api_key,
+            "anthropic-version": API_VERSION,
+            "user-agent": USER_AGENT,
+            "accept": "application/json",
+        }
+        if beta:
+            headers["anthropic-beta"] = ",".join(beta)
+        self._http = httpx.Client(
+            base_url=base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS),
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"AdminApiClient(base_url={self.base_url!r}, api_key='<redacted>')"
+
+    def __enter__(self) -> AdminApiClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(self, path: str, params: Sequence[tuple[str, str]] = ()) -> ApiResponse:
+        """GET `path` (e.g. "/v1/organizations/me") under the retry policy.
+
+        `params` is a list of pairs so bracketed arrays repeat: [("group_by[]", "model"), ...].
+        Returns only 2xx JSON responses; everything else raises an AdminApiError subclass.
+        """
+        if not path.startswith("/") or path.startswith("//"):
+            raise ValueError(f"path must be an absolute path on the API host, got {path!r}")
+        query = list(params)
+        try:
+            response = self._retry.run(
+                send=lambda: self._send(path, query),
+                on_retry=lambda outcome, attempt, wait: self._note_retry(path, outcome, attempt, wait),
+            )
+        except httpx.TransportError as exc:
+            raise ApiConnectionError(f"no response from the API: {type(exc).__name__}: {exc}", endpoint=path) from exc
+        except httpx.DecodingError as exc:
+            raise MalformedResponseError(f"could not decode the response body: {exc}", endpoint=path) from exc
+        if not response.is_success:
+            raise error_from_response(response.status_code, response.headers, self._scrubbed(response.content), path)
+        request_id = response.headers.get("request-id")
+        content_type = response.headers.get("content-type", "")
+        if not _is_json(content_type):
+            body = summarize_body(self._scrubbed(response.content))
+            raise MalformedResponseError(
+                f"expected a JSON body, got content-type {content_type!r}: {body}",
+                status=response.status_code,
+                request_id=request_id,
+                endpoint=path,
+            )
+        return ApiResponse(response.status_code, response.content, request_id, path)
+
+    def _send(self, path: str, query: list[tuple[str, str]]) -> httpx.Response:
+        """One attempt: wait for the budget, send, count."""
+        if self._budget is not None:
+            self.stats.seconds_waiting_for_budget += self._budget.acquire()
+        self.stats.requests += 1
+        response = self._http.get(path, params=query)
+        self.stats.bytes_received += len(response.content)
+        logger.debug(
+            "GET %s -> HTTP %d, %d bytes in %.2f s (request-id %s)",
+            path,
+            response.status_code,
+            len(response.content),
+            response.elapsed.total_seconds(),
+            response.headers.get("request-id"),
+        )
+        return response
+
+    def _note_retry(self, path: str, outcome: Outcome, attempt: int, wait: float) -> None:
+        if isinstance(outcome, httpx.Response):
+            reason: int | str = outcome.status_code
+            what = f"HTTP {outcome.status_code} (request-id {outcome.headers.get('request-id')})"
+        else:
+            reason = type(outcome).__name__
+            what = f"{reason}: {outcome}"
+        self.stats.retries += 1
+        self.stats.retried_statuses[reason] += 1
+        self.stats.seconds_backing_off += wait
+        logger.warning(
+            "GET %s: %s; retrying in %.1f s (attempt %d of %d)", path, what, wait, attempt + 1, self._retry.max_attempts
+        )
+
+    def _scrubbed(self, body: bytes) -> bytes:
+        """The body with the key removed, before any of it goes into an error message."""
+        return body.replace(self._api_key.encode(), b"<redacted>")
+
+
+def _check_api_key(api_key: str) -> None:
+    """Reject keys httpx cannot send as a header, before httpx raises an error that quotes the key."""
+    if not api_key:
+        raise ValueError("the admin API key is empty: set ANTHROPIC_ADMIN_KEY")
+    if not (api_key.isascii() and api_key.isprintable()) or " " in api_key:
+        raise ValueError(
+            "the admin API key contains spaces or non-ASCII characters (key not shown): check ANTHROPIC_ADMIN_KEY"
+        )
+
+
+def _check_base_url(base_url: str) -> None:
+    url = httpx.URL(base_url)
+    if url.scheme not in ("http", "https") or not url.host or url.userinfo:
+        raise ValueError("base_url must be an http(s) URL with a host and without credentials")
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
