@@ -1,0 +1,1 @@
+"""Writing to DuckDB: the warehouse connection, atomic partition replacement, entity history."""
