@@ -1,0 +1,104 @@
+"""The bucketed report page shared by the messages-usage and cost reports.
+
+A page is `{data: [{starting_at, ending_at, results: [row, ...]}], has_more, next_page}`.
+`read_report` turns it into one frame row per result, with the bucket bounds as UTC
+timestamps, in ONE polars parse of the bytes against a fixed schema (the fastest way,
+dagster-duckdb-notes §5.2). A fixed schema coerces silently, though (`1.5` and `true` read
+as 1 into Int64, numbers read as text into String, unknown keys vanish: §5.3), so two
+regex scans of the same text guard it, both in polars' Rust regex engine:
+- each measure key must hold a literal of the right kind (a non-negative integer, a string);
+- keys outside the schema send the page down a `json.loads` path that keeps them per row
+  in `extras` and counts them as drift. Pages without them never pay for that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipelines.normalize.columns import parse_timestamps, require_values
+from pipelines.normalize.drift import Shape, SchemaDrift, drift_and_extras, key_names, object_keys
+from pipelines.normalize.pages import MalformedPage, ReportPage, has_more_value, parse_json, preview, read_json
+
+# Starts of values that are not a plain non-negative integer (`-1`, `1.5`, `1e3`, `"1"`,
+# `true`, `null`), and not a string. JSON allows only whitespace or a delimiter after a value.
+_NOT_A_COUNT = r"(?:[^\d\s]|\d+[^\d\s,}\]])"
+_NOT_A_STRING = r'[^"\s]'
+
+
+@dataclass(frozen=True)
+class ReportFormat:
+    """What one report endpoint's result rows look like."""
+
+    result: pl.Struct
+    """The known fields of a result row, as the API nests them."""
+    counts: tuple[str, ...] = ()
+    """Keys whose values must be non-negative integer literals (token counters)."""
+    strings: tuple[str, ...] = ()
+    """Keys whose values must be string literals (money travels as decimal text)."""
+    documented: frozenset[str] = frozenset()
+    """Documented result fields without a column: kept in `extras`, not drift."""
+
+    @property
+    def page_schema(self) -> dict[str, pl.DataType]:
+        bucket = pl.Struct({"starting_at": pl.String, "ending_at": pl.String, "results": pl.List(self.result)})
+        return {"data": pl.List(bucket), "has_more": pl.Boolean, "next_page": pl.String}
+
+
+def read_report(body: bytes, report: ReportFormat) -> ReportPage:
+    """One row per result: `bucket_start`, `bucket_end`, the result's top-level fields
+    (nested objects stay structs) and `extras`. Empty buckets give no rows."""
+    try:
+        text = body.decode()
+    except UnicodeDecodeError as error:
+        raise MalformedPage(f"body is not UTF-8 text: {error}; body starts {preview(body)}") from error
+    _require_literals(text, report.counts, _NOT_A_COUNT, "a non-negative integer")
+    _require_literals(text, report.strings, _NOT_A_STRING, "a string")
+
+    page = read_json(body, report.page_schema)
+    has_more, next_page = has_more_value(page["has_more"][0]), page["next_page"][0]
+    if page["data"].null_count():  # (indexing [0] would build the whole list in Python)
+        raise MalformedPage("data is missing or null")
+    buckets = page.select(pl.col("data").explode()).unnest("data")
+    require_values(buckets, ["starting_at", "ending_at", "results"], "bucket")
+    buckets = parse_timestamps(buckets, "starting_at", "ending_at")
+    rows = (
+        buckets.select(
+            pl.col("starting_at").alias("bucket_start"), pl.col("ending_at").alias("bucket_end"), "results"
+        )
+        .explode("results")
+        .unnest("results")
+    )
+
+    page_shape = _shape(pl.Struct(report.page_schema))
+    if object_keys(text) <= key_names(page_shape):
+        return ReportPage(rows.with_columns(extras=pl.lit(None, pl.String)), has_more, next_page, SchemaDrift())
+    parsed = parse_json(body)
+    results = [row for bucket in parsed["data"] for row in bucket["results"]]
+    drift, extras = drift_and_extras(
+        parsed, page_shape, results, _shape(report.result), (f"data[].results[].{name}" for name in report.documented)
+    )
+    rows = rows.with_columns(pl.Series("extras", extras, dtype=pl.String))
+    return ReportPage(rows, has_more, next_page, drift)
+
+
+def _require_literals(text: str, keys: Iterable[str], bad_value: str, expected: str) -> None:
+    """Raise if any of `keys` (plain names), anywhere in the page, holds a `bad_value`."""
+    keys = list(keys)
+    if not keys:
+        return
+    pattern = rf'("(?:{"|".join(keys)})"\s*:\s*{bad_value}[^,}}\]]{{0,24}})'
+    found = pl.Series([text]).str.extract(pattern, 1).item()
+    if found is not None:
+        raise MalformedPage(f"expected {expected}, found {found}")
+
+
+def _shape(dtype: pl.DataType) -> Shape | None:
+    """The known keys of a polars type: a struct nests, a list is transparent."""
+    while isinstance(dtype, pl.List):
+        dtype = dtype.inner
+    if not isinstance(dtype, pl.Struct):
+        return None
+    return {field.name: _shape(field.dtype) for field in dtype.fields}
