@@ -1,0 +1,173 @@
+"""The `usage-pipeline` command line: demo, sync, simulate, sql-free summaries.
+
+Errors the user can fix (a rejected key, a bad date, a locked warehouse, a malformed page) are
+printed as one clear line on stderr with exit status 1, never as a traceback and never with
+the admin key in them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pipelines import __version__
+from pipelines.api import AdminApiError
+from pipelines.ingest import WindowLoadError
+from pipelines.load.warehouse import WarehouseBusyError
+from pipelines.settings import SETTINGS, ConfigError, Settings
+
+USER_ERRORS = (AdminApiError, ConfigError, WindowLoadError, WarehouseBusyError)
+EPILOG = "Settings (environment variables):\n" + "\n".join(
+    f"  {setting.env:<42} {setting.help}" for setting in SETTINGS.values()
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _log_progress_to_stderr()
+    try:
+        return args.handler(args)
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="usage-pipeline",
+        description="Load an Anthropic organization's usage, cost and Claude Code data into DuckDB.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config", help="TOML config file (default: usage-pipeline.toml if present)")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the pipeline against the built-in simulator (no key needed) and print a summary",
+        description="Start the Admin API simulator on a free loopback port, sync the last --days days "
+        "into the warehouse (default data/demo.duckdb), and print spend per workspace and top API keys.",
+    )
+    demo.add_argument("--days", type=int, default=30, help="days of history to load (default 30)")
+    demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
+    demo.add_argument("--warehouse", help="DuckDB file to write (default data/demo.duckdb)")
+    demo.set_defaults(handler=_demo)
+
+    sync = commands.add_parser(
+        "sync",
+        help="load a range of UTC days from the Admin API (default: the daily schedule's lookback window)",
+        description="Snapshot the entity lists, then load the reports for --start..--end (inclusive UTC days) "
+        "in one run, replacing those days atomically. Without dates: today, yesterday and the lookback days.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sync.add_argument("--start", help="first UTC day, YYYY-MM-DD")
+    sync.add_argument("--end", help="last UTC day, YYYY-MM-DD (inclusive)")
+    sync.add_argument(
+        "--reports",
+        default="messages_usage,cost_report,claude_code_usage",
+        help="comma-separated reports to load (default: all three)",
+    )
+    sync.add_argument("--skip-entities", action="store_true", help="do not snapshot users, workspaces, keys...")
+    sync.set_defaults(handler=_sync)
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="serve the Admin API simulator on 127.0.0.1 until interrupted",
+        description="Serve a deterministic synthetic organization over the Admin API on 127.0.0.1. "
+        "Point ANTHROPIC_BASE_URL at it and use the printed demo key as ANTHROPIC_ADMIN_KEY.",
+    )
+    simulate.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0 = any free)")
+    simulate.add_argument("--seed", type=int, default=7, help="organization seed (default 7)")
+    simulate.add_argument("--rows-per-hour", type=int, default=24, help="usage rows per hour (default 24)")
+    simulate.add_argument("--fault-rate", type=float, default=0.0, help="share of requests given a transient fault (0..1)")
+    simulate.set_defaults(handler=_simulate)
+    return parser
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from pipelines.sync import SyncRange, run_sync
+
+    settings = Settings.load(config_file=args.config)
+    settings.require_keys()
+    sync_range = SyncRange.resolve(settings, args.start, args.end)
+    reports = tuple(name.strip() for name in args.reports.split(",") if name.strip())
+    _say(f"syncing {sync_range.first_day} .. {sync_range.last_day} into {settings.warehouse_path}")
+    run_sync(settings, sync_range, reports=reports, entities=not args.skip_entities)
+    _say(f"done: {settings.warehouse_path}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pipelines.simulator import DEMO_ADMIN_KEY, Simulator
+    from pipelines.summary import print_summary
+    from pipelines.sync import SyncRange, run_sync
+
+    if args.days < 1:
+        raise ConfigError("--days must be at least 1")
+    warehouse = args.warehouse or str(Path("data") / "demo.duckdb")
+    today = datetime.now(UTC).date()
+    os.environ["ANTHROPIC_ADMIN_KEY"] = DEMO_ADMIN_KEY  # the simulator's public demo key, not a secret
+    with Simulator(seed=args.seed) as simulator:
+        _say(f"simulator serving a synthetic organization at {simulator.base_url}")
+        settings = Settings.from_mapping(
+            {
+                "base_url": simulator.base_url,
+                "warehouse_path": warehouse,
+                "start_date": (today - timedelta(days=args.days)).isoformat(),
+                "requests_per_minute": 0,  # the simulator has no rate limit to respect
+            }
+        )
+        sync_range = SyncRange(today - timedelta(days=args.days - 1), today)
+        _say(f"syncing the last {args.days} days into {warehouse}")
+        run_sync(settings, sync_range)
+    print_summary(warehouse)
+    _say(f"\nwarehouse: {warehouse}  (try: duckdb -readonly {warehouse})")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from pipelines.simulator import DEMO_ADMIN_KEY, Faults, Simulator
+
+    simulator = Simulator(
+        seed=args.seed,
+        port=args.port,
+        usage_rows_per_hour=args.rows_per_hour,
+        faults=Faults(rate=args.fault_rate),
+    )
+    simulator.start()
+    print(f"Admin API simulator at {simulator.base_url} (seed {args.seed}); Ctrl-C stops it.")
+    print(f"  export ANTHROPIC_BASE_URL={simulator.base_url}")
+    print(f"  export ANTHROPIC_ADMIN_KEY={DEMO_ADMIN_KEY}")
+    sys.stdout.flush()
+    try:
+        simulator.serve_forever()
+    finally:
+        simulator.stop()
+    return 0
+
+
+def _log_progress_to_stderr() -> None:
+    """Progress lines and API retry warnings, one short line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    package_logger = logging.getLogger("pipelines")
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.INFO)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

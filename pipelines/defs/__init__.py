@@ -1,0 +1,1 @@
+"""Dagster definitions: resources, partitioned ingest assets, jobs and schedules."""

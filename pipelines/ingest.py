@@ -1,0 +1,187 @@
+"""Extract -> normalize -> load for one report or the entity lists, independent of Dagster.
+
+The Dagster assets and the tests call these functions; each request window is written in its
+own transaction as soon as it is fetched, so memory holds one window and a failure loses at
+most the window being fetched (which then keeps its previous rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from pipelines.api import AdminApiClient, AdminApiError
+from pipelines.extract.entities import ENTITY_KEYS, fetch_entity_snapshot, fetch_organization
+from pipelines.extract.reports import (
+    COST_MAX_BUCKETS,
+    FetchedWindow,
+    fetch_claude_code,
+    fetch_cost_report,
+    fetch_messages_usage,
+    messages_usage_days_per_request,
+    request_windows,
+)
+from pipelines.load.history import SnapshotChanges, apply_snapshot
+from pipelines.load.partitions import TableRows, WindowLoad, replace_window
+from pipelines.load.warehouse import connect, ensure_schema
+
+Progress = Callable[[str], None]
+
+
+class WindowLoadError(RuntimeError):
+    """A request window could not be fetched or loaded; nothing of it was committed."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report endpoint: the table it feeds, what windows are deleted by, and how to fetch it."""
+
+    name: str
+    table: str
+    time_columns: dict[str, str]  # table -> column the window is replaced by
+    fetch: Callable[..., FetchedWindow]  # (client, start, end, **options) -> one window
+    days_per_request: Callable[..., int]  # (**options) -> days in the largest page
+
+
+MESSAGES_USAGE = Report(
+    "messages_usage",
+    "raw.messages_usage",
+    {"raw.messages_usage": "bucket_start"},
+    fetch_messages_usage,
+    messages_usage_days_per_request,
+)
+COST_REPORT = Report(
+    "cost_report", "raw.cost_report", {"raw.cost_report": "bucket_start"}, fetch_cost_report, lambda **_: COST_MAX_BUCKETS
+)
+CLAUDE_CODE = Report(
+    "claude_code_usage",
+    "raw.claude_code_usage",
+    {"raw.claude_code_usage": "date", "raw.claude_code_model_usage": "date", "raw.claude_code_tool_actions": "date"},
+    fetch_claude_code,
+    lambda **_: 1,
+)
+
+
+@dataclass
+class IngestResult:
+    """What one report ingest did, for Dagster metadata and progress output."""
+
+    table: str
+    first_day: date
+    last_day: date
+    organizations: list[str] = field(default_factory=list)
+    rows: int = 0
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    windows: int = 0
+    restated_days: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def ingest_report(
+    report: Report,
+    clients: list[AdminApiClient],
+    warehouse_path: str | Path,
+    first_day: date,
+    last_day: date,
+    *,
+    run_id: str | None = None,
+    progress: Progress = lambda message: None,
+    **fetch_options: object,
+) -> IngestResult:
+    """Fetch every window of [first_day, last_day] for each organization and replace it in the warehouse."""
+    result = IngestResult(report.table, first_day, last_day)
+    for client in clients:
+        retries_before = client.stats.retries
+        organization_id = fetch_organization(client).item(0, "id")
+        result.organizations.append(organization_id)
+        for start, end in request_windows(first_day, last_day, report.days_per_request(**fetch_options)):
+            try:
+                window = report.fetch(client, start, end, **fetch_options)
+                days = _load_window(report, window, organization_id, warehouse_path, run_id)
+            except (AdminApiError, ValueError) as exc:
+                raise WindowLoadError(
+                    f"{report.table} for organization {organization_id}, partitions {_day_span(start, end)}: "
+                    f"{exc}. Nothing of these days was committed "
+                    f"(earlier windows are kept); fix the cause and re-run the same range."
+                ) from exc
+            rows = sum(day.rows for day in days)
+            restated = [day.partition_date for day in days if day.restated]
+            result.rows += rows
+            result.pages += window.pages
+            result.requests += window.requests
+            result.windows += 1
+            result.restated_days += restated
+            result.warnings += window.drift.warnings()
+            progress(
+                f"{report.table} {_day_span(window.start, window.end)}: {rows} rows, {window.pages} page(s)"
+                + (f", restated {', '.join(restated)}" if restated else "")
+            )
+        result.requests += 1  # the /me call
+        result.retries += client.stats.retries - retries_before
+    result.warnings = sorted(set(result.warnings))
+    return result
+
+
+def ingest_entities(
+    clients: list[AdminApiClient],
+    warehouse_path: str | Path,
+    *,
+    progress: Progress = lambda message: None,
+) -> list[SnapshotChanges]:
+    """Snapshot every entity list of each organization into the history tables, one transaction per org."""
+    changes: list[SnapshotChanges] = []
+    for client in clients:
+        snapshot = fetch_entity_snapshot(client, fetch_organization(client))
+        snapshot_at = datetime.now(UTC)
+        with connect(warehouse_path) as con:
+            ensure_schema(con)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                org_changes = [
+                    apply_snapshot(con, table, rows, ENTITY_KEYS[table], snapshot.organization_id, snapshot_at)
+                    for table, rows in snapshot.tables.items()
+                ]
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        changes += org_changes
+        for warning in snapshot.drift.warnings():
+            progress(f"warning: {warning}")
+        progress(
+            f"entities of {snapshot.organization_name or snapshot.organization_id}: "
+            + ", ".join(f"{c.table} {c.current} (+{c.opened} versions)" for c in org_changes)
+        )
+    return changes
+
+
+def _load_window(
+    report: Report, window: FetchedWindow, organization_id: str, warehouse_path: str | Path, run_id: str | None
+) -> list:
+    tables = tuple(
+        TableRows(table, window.tables[table], time_column) for table, time_column in report.time_columns.items()
+    )
+    load = WindowLoad(
+        organization_id=organization_id,
+        window_start=window.start,
+        window_end=window.end,
+        tables=tables,
+        pages=window.pages,
+        requests=window.requests,
+        schema_warnings=tuple(window.drift.warnings()),
+        run_id=run_id,
+    )
+    with connect(warehouse_path) as con:
+        ensure_schema(con)
+        return replace_window(con, load, datetime.now(UTC))
+
+
+
+def _day_span(start: datetime, end: datetime) -> str:
+    """A window as inclusive UTC days: '2026-11-01' or '2026-11-01..2026-11-07'."""
+    last = (end - timedelta(days=1)).date()
+    return start.date().isoformat() if last == start.date() else f"{start.date()}..{last}"
