@@ -119,9 +119,11 @@ class Settings:
             raise ConfigError(
                 f"{SETTINGS['bucket_width'].env}={self.bucket_width!r} is not a bucket width; use one of {', '.join(BUCKET_WIDTHS)}"
             )
-        for name in ("lookback_days", "claude_code_lookback_days", "request_burst"):
+        for name in ("lookback_days", "claude_code_lookback_days"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{SETTINGS[name].env} must be >= 0")
+        if self.request_burst < 1:
+            raise ConfigError(f"{SETTINGS['request_burst'].env} must be >= 1")
         if self.timeout_seconds <= 0:
             raise ConfigError(f"{SETTINGS['timeout_seconds'].env} must be > 0")
         if not self.base_url.startswith(("http://", "https://")):

@@ -69,7 +69,7 @@ def report_asset(report: Report, partitions_def: dg.PartitionsDefinition) -> dg.
                 warehouse.path,
                 first_day,
                 last_day,
-                run_id=context.run_id,
+                run_id=context.run.run_id,
                 progress=_progress(context),
                 bucket_width=report_options.bucket_width,
                 group_by_speed=report_options.group_by_speed,
