@@ -12,7 +12,7 @@ import pytest
 from pipelines.defs.schedules import PARTITION_RANGE_END, PARTITION_RANGE_START
 from pipelines.definitions import build_definitions
 from pipelines.settings import Settings
-from pipelines.simulator import DEMO_ADMIN_KEY
+from pipelines.simulator import DEMO_ADMIN_KEY, Simulator
 from pipelines.sync import SyncRange, run_sync
 from tests.warehouse_helpers import REPORT_TABLES, scalar, table_contents
 
@@ -192,3 +192,26 @@ def test_definitions_load_with_grouped_described_assets_and_schedules(settings):
     assert {s.name for s in defs.schedules} == {
         "snapshot_entities_daily", "ingest_usage_and_cost_daily", "ingest_claude_code_daily",
     }
+
+
+def test_several_organizations_load_side_by_side_and_never_overwrite_each_other(tmp_path, monkeypatch):
+    second_key = "sk-ant-admin01-second-organization-demo-key"
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    with Simulator(seed=11, now=now, more_organizations={second_key: 12}) as simulator:
+        second_org = simulator.orgs_by_key[second_key]
+        assert second_org.organization_id != simulator.org.organization_id
+        settings = Settings.from_mapping(
+            {"base_url": simulator.base_url, "warehouse_path": str(tmp_path / "w.duckdb"),
+             "start_date": "2026-01-01", "requests_per_minute": 0}
+        )
+        monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", f"{DEMO_ADMIN_KEY}, {second_key}")
+        sync(settings, LAST, LAST)
+        monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", DEMO_ADMIN_KEY)
+        sync(settings, LAST, LAST)  # re-loading one organization leaves the other's partitions alone
+
+    path = settings.warehouse_path
+    for org in (simulator.org, second_org):
+        cents = scalar(path, "SELECT sum(amount_cents) FROM raw.cost_report WHERE organization_id = ?", [org.organization_id])
+        assert cents == org.expected_cost_cents(LAST, LAST)
+        assert scalar(path, "SELECT count(*) FROM raw.organization WHERE id = ? AND is_current", [org.organization_id]) == 1
+    assert scalar(path, "SELECT count(DISTINCT organization_id) FROM raw.messages_usage") == 2

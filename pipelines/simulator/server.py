@@ -91,7 +91,8 @@ class Simulator:
     """The Admin API simulator: a synthetic organization served over real HTTP.
 
     ``now`` (an aware datetime) pins the clock; by default it is the real UTC time at each
-    request. ``faults`` may be replaced or mutated at any time.
+    request. ``faults`` may be replaced or mutated at any time. ``more_organizations`` maps further
+    admin keys to seeds: each key sees its own organization, as with several real organizations.
     """
 
     def __init__(
@@ -102,6 +103,7 @@ class Simulator:
         now: datetime | None = None,
         usage_rows_per_hour: int = 24,
         faults: Faults | None = None,
+        more_organizations: dict[str, int] | None = None,
     ):
         if now is not None and now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
@@ -110,7 +112,12 @@ class Simulator:
         self.admin_key = admin_key
         self.faults = faults or Faults()
         self.stats = RequestStats()
-        self.org = SyntheticOrg(seed, load_price_table(), self._clock(now), usage_rows_per_hour)
+        prices, clock = load_price_table(), self._clock(now)
+        self.org = SyntheticOrg(seed, prices, clock, usage_rows_per_hour)
+        self.orgs_by_key = {admin_key: self.org} | {
+            key: SyntheticOrg(other_seed, prices, clock, usage_rows_per_hour)
+            for key, other_seed in (more_organizations or {}).items()
+        }
         self._lock = threading.Lock()
         self._requests_seen = 0
         self._server: _Server | None = None
@@ -188,13 +195,14 @@ class Simulator:
             error_body = {"type": error.error_type, "message": error.message}
             response = _Response(error.status, _json({"type": "error", "error": error_body, "request_id": request_id}),
                                  headers=error.headers)
-        response.headers.update({"request-id": request_id, "anthropic-organization-id": self.org.organization_id})
+        org = self.orgs_by_key.get(headers.get("x-api-key", ""), self.org)
+        response.headers.update({"request-id": request_id, "anthropic-organization-id": org.organization_id})
         with self._lock:
             self.stats.by_status[response.status] += 1
         return response
 
     def _answer(self, method: str, path: str, pairs: list[tuple[str, str]], headers: Message) -> _Response:
-        self._authenticate(headers)
+        org = self._authenticate(headers)
         version = headers.get("anthropic-version")
         if version is None:
             raise invalid("anthropic-version: header is required")
@@ -209,7 +217,7 @@ class Simulator:
         targeted = faults.applies_to(path, self._report_window(path, pairs))
         if targeted:
             self._inject_transient(faults)
-        payload = handler(self.org, Request(path, pairs, betas, path_args))
+        payload = handler(org, Request(path, pairs, betas, path_args))
         if not targeted:
             return _Response(200, _json(payload))
         kinds = faults.malformations
@@ -220,14 +228,14 @@ class Simulator:
         body, content_type = corrupt(_json(payload), kinds)
         return _Response(200, body, content_type)
 
-    def _authenticate(self, headers: Message) -> None:
+    def _authenticate(self, headers: Message) -> SyntheticOrg:
         key = headers.get("x-api-key")
         if key is None and headers.get("authorization", "").lower().startswith("bearer "):
             key = headers["authorization"][len("bearer "):].strip()
         if key is None:
             raise ApiError(401, "authentication_error", "x-api-key header is required")
-        if key == self.admin_key:
-            return
+        if key in self.orgs_by_key:
+            return self.orgs_by_key[key]
         if key.startswith(_NORMAL_KEY_PREFIX):
             raise ApiError(403, "permission_error", "This endpoint requires an Admin API key (sk-ant-admin...); "
                            "a standard API key cannot be used")
