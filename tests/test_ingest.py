@@ -13,17 +13,11 @@ from pipelines.defs.schedules import PARTITION_RANGE_END, PARTITION_RANGE_START
 from pipelines.definitions import build_definitions
 from pipelines.settings import Settings
 from pipelines.simulator import DEMO_ADMIN_KEY, Simulator
+from pipelines.simulator.traffic import USAGE_METRICS
 from pipelines.sync import SyncRange, run_sync
 from tests.warehouse_helpers import REPORT_TABLES, scalar, table_contents
 
-TOKEN_COLUMNS = (
-    "uncached_input_tokens",
-    "cache_creation_5m_input_tokens",
-    "cache_creation_1h_input_tokens",
-    "cache_read_input_tokens",
-    "output_tokens",
-    "web_search_requests",
-)
+TOKEN_COLUMNS = USAGE_METRICS  # every token counter and web searches
 FIRST, LAST = date(2026, 11, 1), date(2026, 11, 9)  # spans two 7-day request windows
 
 

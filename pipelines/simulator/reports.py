@@ -32,7 +32,7 @@ import polars as pl
 from .org import SyntheticOrg
 from .params import Query, Request, invalid
 from .timeutil import MINUTES_PER_HOUR, epoch_minutes, from_epoch_minutes, rfc3339
-from .traffic import CONTEXT_WINDOWS, INFERENCE_GEOS, USAGE_METRICS
+from .traffic import CONTEXT_WINDOWS, DIMENSIONS, INFERENCE_GEOS, USAGE_METRICS
 
 FAST_MODE_BETA = "fast-mode-2026-02-01"
 
@@ -52,16 +52,7 @@ USAGE_BUCKET_WIDTHS = {
 COST_BUCKET_WIDTHS = {"1d": USAGE_BUCKET_WIDTHS["1d"]}
 
 # Result-row dimension keys, in the documented order.
-USAGE_DIMENSIONS = (
-    "account_id",
-    "api_key_id",
-    "service_account_id",
-    "workspace_id",
-    "model",
-    "service_tier",
-    "context_window",
-    "inference_geo",
-)
+USAGE_DIMENSIONS = DIMENSIONS
 USAGE_GROUP_BY = tuple(sorted(USAGE_DIMENSIONS + ("speed",)))
 SERVICE_TIERS = ("standard", "batch", "priority", "priority_on_demand", "flex", "flex_discount")
 SPEEDS = ("standard", "fast")
