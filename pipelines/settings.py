@@ -11,6 +11,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -71,6 +72,11 @@ SETTINGS: dict[str, Setting] = {
     "timeout_seconds": Setting(
         "USAGE_PIPELINE_TIMEOUT_SECONDS", "timeout_seconds", "Read timeout of one HTTP request in seconds (default 60)."
     ),
+    "budgets": Setting(
+        "USAGE_PIPELINE_BUDGETS", "budgets",
+        "Monthly budgets in USD by workspace name or ID, warned about when exceeded: a [budgets] table in the "
+        "config file, or 'Production=2500,Research=800' in the environment. Default none.",
+    ),
 }
 
 
@@ -89,6 +95,7 @@ class Settings:
     requests_per_minute: float = 30.0
     request_burst: int = 20
     timeout_seconds: float = 60.0
+    budgets: tuple[tuple[str, Decimal], ...] = ()  # (workspace name or ID, monthly USD)
 
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, config_file: str | Path | None = None) -> Settings:
@@ -161,6 +168,8 @@ def _parse(name: str, kind: object, value: object) -> object:
         if name == "admin_keys":
             keys = value if isinstance(value, (list, tuple)) else text.split(",")
             return tuple(k.strip() for k in keys if str(k).strip())
+        if name == "budgets":
+            return _parse_budgets(value)
         if kind in ("bool", bool):
             if isinstance(value, bool):
                 return value
@@ -179,3 +188,24 @@ def _parse(name: str, kind: object, value: object) -> object:
     except ValueError as exc:
         shown = "<redacted>" if name == "admin_keys" else repr(text)
         raise ConfigError(f"{env}={shown} is invalid: {exc}") from None
+
+
+def _parse_budgets(value: object) -> tuple[tuple[str, Decimal], ...]:
+    """A TOML table {workspace: amount} or the text 'workspace=amount,...'; amounts exact, >= 0."""
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        pairs = [item.split("=", 1) for item in str(value).split(",") if item.strip()]
+    budgets = []
+    for pair in pairs:
+        if len(pair) != 2 or not str(pair[0]).strip():
+            raise ValueError(f"expected workspace=amount, got {'='.join(map(str, pair))!r}")
+        workspace, amount = str(pair[0]).strip(), str(pair[1]).strip()
+        try:
+            budget = Decimal(amount)
+        except InvalidOperation:
+            raise ValueError(f"budget of {workspace!r} is not a number: {amount!r}") from None
+        if not budget.is_finite() or budget < 0:
+            raise ValueError(f"budget of {workspace!r} must be a non-negative amount in USD")
+        budgets.append((workspace, budget))
+    return tuple(budgets)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 
 from pipelines.defs.assets import entity_snapshots
+from pipelines.defs.marts import MART_CHECKS, marts as mart_assets
 from pipelines.defs.resources import resources_from_settings
 from pipelines.defs.schedules import PARTITION_RANGE_END, PARTITION_RANGE_START, lookback_range
 from pipelines.definitions import report_assets
@@ -51,8 +52,10 @@ def run_sync(
     *,
     reports: tuple[str, ...] = REPORT_NAMES,
     entities: bool = True,
+    marts: bool = True,
 ) -> list[dg.ExecuteInProcessResult]:
-    """Snapshot the entities, then materialize the report partitions of the range in one run.
+    """Snapshot the entities, materialize the report partitions of the range in one run, then
+    rebuild the marts and run their checks (failed checks are logged as warnings, not raised).
 
     Admin keys are read from ANTHROPIC_ADMIN_KEY when the run starts (never from Dagster config).
     Raises the underlying error (AdminApiError, WindowLoadError, ...) when a step fails.
@@ -69,20 +72,43 @@ def run_sync(
     if entities:
         results.append(_materialize([entity_snapshots], resources, instance, run_config, tags={}))
     selected = [asset for asset in report_assets(settings) if asset.key.path[-1] in reports]
+    # The marts end the reports' run, as they end every scheduled ingest run (or run alone).
+    mart_steps = [mart_assets, *MART_CHECKS] if marts else []
     if selected:
         tags = {
             PARTITION_RANGE_START: sync_range.first_day.isoformat(),
             PARTITION_RANGE_END: sync_range.last_day.isoformat(),
         }
-        results.append(_materialize(selected, resources, instance, run_config, tags))
+        results.append(_materialize([*selected, *mart_steps], resources, instance, run_config, tags))
+    elif mart_steps:
+        results.append(_materialize(mart_steps, resources, instance, run_config, tags={}))
     return results
 
 
 def _materialize(assets, resources, instance, run_config, tags) -> dg.ExecuteInProcessResult:
-    try:
-        return dg.materialize(assets, resources=resources, instance=instance, run_config=run_config, tags=tags)
-    except dg.DagsterExecutionStepExecutionError as exc:
-        raise exc.user_exception from None
+    """One in-process run. As in a Dagster run of several steps, a failing asset does not stop the
+    others (one report's malformed day must not cost the other reports their night); afterwards the
+    step's own exception is raised, or an ExceptionGroup when several steps failed."""
+    failures: list[BaseException] = []
+
+    @dg.failure_hook
+    def keep_exception(context: dg.HookContext) -> None:
+        if context.op_exception is not None:
+            failures.append(context.op_exception)
+
+    result = dg.materialize(
+        [asset.with_hooks({keep_exception}) for asset in assets],
+        resources=resources, instance=instance, run_config=run_config, tags=tags, raise_on_error=False,
+    )
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise BaseExceptionGroup(f"{len(failures)} steps of the sync failed", failures)
+    if not result.success:
+        errors = [event.step_failure_data.error for event in result.get_step_failure_events()]
+        details = "; ".join(error.message.strip() for error in errors if error) or "see the run's event log"
+        raise RuntimeError(f"the sync run failed: {details}")
+    return result
 
 
 def _parse_day(text: str, flag: str) -> date:

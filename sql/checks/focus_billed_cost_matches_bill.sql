@@ -1,0 +1,22 @@
+-- The FOCUS export's BilledCost (original rows plus corrections) adds up to the cost report (the
+-- bill) for every charge day exactly. Lists the days where it does not.
+-- Asset: marts.focus_costs
+-- Severity: ERROR
+WITH bill AS (
+    SELECT organization_id, CAST(bucket_start AS DATE) AS date, sum(amount_usd) AS billed_usd
+    FROM raw.cost_report
+    GROUP BY ALL
+),
+
+focus AS (
+    SELECT BillingAccountId AS organization_id, CAST(ChargePeriodStart AS DATE) AS date,
+           sum(BilledCost) AS focus_billed_usd
+    FROM marts.focus_costs
+    GROUP BY ALL
+)
+
+SELECT organization_id, date, b.billed_usd, f.focus_billed_usd
+FROM bill AS b
+FULL JOIN focus AS f USING (organization_id, date)
+WHERE f.focus_billed_usd IS DISTINCT FROM b.billed_usd
+ORDER BY date
