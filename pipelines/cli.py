@@ -16,8 +16,9 @@ from pathlib import Path
 
 from pipelines import __version__
 from pipelines.api import AdminApiError
+from pipelines.api.client import check_api_key
 from pipelines.ingest import WindowLoadError
-from pipelines.load.warehouse import WarehouseBusyError
+from pipelines.load.warehouse import WRITER_LOCK_TIMEOUT_SECONDS, WarehouseBusyError, writer_lock
 from pipelines.settings import SETTINGS, ConfigError, Settings
 
 USER_ERRORS = (AdminApiError, ConfigError, WindowLoadError, WarehouseBusyError)
@@ -34,6 +35,13 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BaseExceptionGroup as group:  # several steps of one run failed
+        user_errors, other_errors = group.split(USER_ERRORS)
+        if other_errors is not None or user_errors is None:
+            raise
+        for exc in _leaves(user_errors):
+            print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -78,6 +86,14 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated reports to load (default: all three)",
     )
     sync.add_argument("--skip-entities", action="store_true", help="do not snapshot users, workspaces, keys...")
+    sync.add_argument(
+        "--wait",
+        type=float,
+        default=WRITER_LOCK_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="if another sync is writing the same warehouse, wait this long for it to finish, then give up "
+        f"(default {WRITER_LOCK_TIMEOUT_SECONDS:.0f}; 0 = exit at once)",
+    )
     sync.set_defaults(handler=_sync)
 
     simulate = commands.add_parser(
@@ -95,16 +111,48 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from pipelines.sync import SyncRange, run_sync
+    from pipelines.sync import REPORT_NAMES, SyncRange, run_sync
 
     settings = Settings.load(config_file=args.config)
-    settings.require_keys()
+    _check_keys(settings.require_keys())
     sync_range = SyncRange.resolve(settings, args.start, args.end)
     reports = tuple(name.strip() for name in args.reports.split(",") if name.strip())
-    _say(f"syncing {sync_range.first_day} .. {sync_range.last_day} into {settings.warehouse_path}")
-    run_sync(settings, sync_range, reports=reports, entities=not args.skip_entities)
+    if unknown := sorted(set(reports) - set(REPORT_NAMES)):
+        raise ConfigError(f"unknown report(s) {', '.join(unknown)}; choose from {', '.join(REPORT_NAMES)}")
+    if args.wait < 0:
+        raise ConfigError("--wait must be >= 0 seconds")
+    with _exclusive(settings.warehouse_path, args.wait):
+        _say(f"syncing {sync_range.first_day} .. {sync_range.last_day} into {settings.warehouse_path}")
+        run_sync(settings, sync_range, reports=reports, entities=not args.skip_entities)
     _say(f"done: {settings.warehouse_path}")
     return 0
+
+
+def _check_keys(keys: tuple[str, ...]) -> None:
+    """Reject unusable keys (spaces, non-ASCII) with one line, before a run starts; never shows them."""
+    for key in keys:
+        try:
+            check_api_key(key)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+
+
+def _exclusive(warehouse: str, wait_seconds: float):
+    """The warehouse's writer lock for the whole command: a second sync waits, then gives up clearly."""
+    return writer_lock(
+        warehouse,
+        timeout_seconds=wait_seconds,
+        on_wait=lambda holder: _say(
+            f"another sync ({holder}) is writing {warehouse}; waiting up to {wait_seconds:.0f} s for it to finish"
+        ),
+    )
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    leaves: list[BaseException] = []
+    for exc in group.exceptions:
+        leaves += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return leaves
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -128,8 +176,9 @@ def _demo(args: argparse.Namespace) -> int:
             }
         )
         sync_range = SyncRange(today - timedelta(days=args.days - 1), today)
-        _say(f"syncing the last {args.days} days into {warehouse}")
-        run_sync(settings, sync_range)
+        with _exclusive(warehouse, WRITER_LOCK_TIMEOUT_SECONDS):
+            _say(f"syncing the last {args.days} days into {warehouse}")
+            run_sync(settings, sync_range)
     print_summary(warehouse)
     _say(f"\nwarehouse: {warehouse}  (try: duckdb -readonly {warehouse})")
     return 0

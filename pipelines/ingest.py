@@ -3,6 +3,12 @@
 The Dagster assets and the tests call these functions; each request window is written in its
 own transaction as soon as it is fetched, so memory holds one window and a failure loses at
 most the window being fetched (which then keeps its previous rows).
+
+A window whose pages are malformed (bad JSON, wrong types, broken pagination) is skipped and the
+following windows are still loaded, so one bad day costs a re-run of that day, not of the range;
+the ingest then fails naming every skipped window. Errors that no other window can escape (a
+rejected key, the spend cap, an API still failing after every retry, a locked warehouse) stop at
+once. The whole ingest holds the warehouse's writer lock, so two syncs never interleave.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from pipelines.api import AdminApiClient, AdminApiError
+from pipelines.api import AdminApiClient, AdminApiError, MalformedResponseError, PaginationError
 from pipelines.extract.entities import ENTITY_KEYS, fetch_entity_snapshot, fetch_organization
 from pipelines.extract.reports import (
     COST_MAX_BUCKETS,
@@ -25,13 +31,17 @@ from pipelines.extract.reports import (
 )
 from pipelines.load.history import SnapshotChanges, apply_snapshot
 from pipelines.load.partitions import TableRows, WindowLoad, replace_window
-from pipelines.load.warehouse import connect, ensure_schema
+from pipelines.load.warehouse import connect, ensure_schema, writer_lock
 
 Progress = Callable[[str], None]
 
 
 class WindowLoadError(RuntimeError):
     """A request window could not be fetched or loaded; nothing of it was committed."""
+
+
+# Errors that belong to one window's responses or rows: the other windows can still load.
+WINDOW_ERRORS = (MalformedResponseError, PaginationError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -92,22 +102,53 @@ def ingest_report(
     progress: Progress = lambda message: None,
     **fetch_options: object,
 ) -> IngestResult:
-    """Fetch every window of [first_day, last_day] for each organization and replace it in the warehouse."""
+    """Fetch every window of [first_day, last_day] for each organization and replace it in the warehouse.
+
+    Raises WindowLoadError naming every window that could not be loaded (the others are loaded).
+    """
+    with writer_lock(warehouse_path):
+        return _ingest_report(report, clients, warehouse_path, first_day, last_day, run_id, progress, fetch_options)
+
+
+def _ingest_report(
+    report: Report,
+    clients: list[AdminApiClient],
+    warehouse_path: str | Path,
+    first_day: date,
+    last_day: date,
+    run_id: str | None,
+    progress: Progress,
+    fetch_options: dict[str, object],
+) -> IngestResult:
     result = IngestResult(report.table, first_day, last_day)
+    failures: list[str] = []
+    windows_tried = 0
     for client in clients:
         retries_before = client.stats.retries
         organization_id = fetch_organization(client).item(0, "id")
         result.organizations.append(organization_id)
         for start, end in request_windows(first_day, last_day, report.days_per_request(**fetch_options)):
+            windows_tried += 1
+            where = f"{report.table} for organization {organization_id}, partitions {_day_span(start, end)}"
             try:
                 window = report.fetch(client, start, end, **fetch_options)
                 days = _load_window(report, window, organization_id, warehouse_path, run_id)
-            except (AdminApiError, ValueError) as exc:
+            except WINDOW_ERRORS as exc:
+                failures.append(f"{where}: {exc}")
+                request_id = getattr(exc, "request_id", None)
+                progress(
+                    f"{report.table} {_day_span(start, end)}: NOT loaded ({type(exc).__name__}"
+                    + (f", request-id {request_id}" if request_id else "")
+                    + "); nothing of these days was committed; continuing with the next window"
+                )
+                continue
+            except AdminApiError as exc:
                 raise WindowLoadError(
-                    f"{report.table} for organization {organization_id}, partitions {_day_span(start, end)}: "
-                    f"{exc}. Nothing of these days was committed "
+                    f"{where}: {exc}. Nothing of these days was committed "
                     f"(earlier windows are kept); fix the cause and re-run the same range."
                 ) from exc
+            for warning in window.drift.warnings():
+                progress(f"warning: {report.table} {_day_span(window.start, window.end)}: schema drift: {warning}")
             rows = sum(day.rows for day in days)
             restated = [day.partition_date for day in days if day.restated]
             result.rows += rows
@@ -123,6 +164,17 @@ def ingest_report(
         result.requests += 1  # the /me call
         result.retries += client.stats.retries - retries_before
     result.warnings = sorted(set(result.warnings))
+    if len(failures) == 1:
+        others = f"the other {windows_tried - 1} window(s) were loaded" if windows_tried > 1 else "it was the only window"
+        raise WindowLoadError(
+            f"{failures[0].rstrip('.')}. Nothing of these days was committed ({others}); "
+            "fix the cause and re-run the same range."
+        )
+    if failures:
+        raise WindowLoadError(
+            f"{len(failures)} of {windows_tried} request windows could not be loaded; nothing of them was committed "
+            f"(the others were loaded); fix the cause and re-run the same range: " + " ;; ".join(failures)
+        )
     return result
 
 
@@ -133,6 +185,11 @@ def ingest_entities(
     progress: Progress = lambda message: None,
 ) -> list[SnapshotChanges]:
     """Snapshot every entity list of each organization into the history tables, one transaction per org."""
+    with writer_lock(warehouse_path):
+        return _ingest_entities(clients, warehouse_path, progress)
+
+
+def _ingest_entities(clients: list[AdminApiClient], warehouse_path: str | Path, progress: Progress) -> list[SnapshotChanges]:
     changes: list[SnapshotChanges] = []
     for client in clients:
         snapshot = fetch_entity_snapshot(client, fetch_organization(client))

@@ -2,7 +2,9 @@
 typed errors and counters, around one httpx.Client.
 
 The key is sent in the x-api-key header and nowhere else: it is not in URLs, log lines, reprs or
-exception messages (error bodies are scrubbed of it in case a server echoes it back).
+exception messages. Every response body, error or not, is scrubbed of it before anything else sees
+it, in case a server or a proxy echoes it back: otherwise an echo would reach an error message (a
+malformed page quotes its first bytes), a schema-drift `extras` column and so the warehouse.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class AdminApiClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         api_key = api_key.strip()
-        _check_api_key(api_key)
+        check_api_key(api_key)
         _check_base_url(base_url)
         if isinstance(beta, str):
             raise TypeError("beta must be a sequence of beta names, e.g. ('fast-mode-2026-02-01',)")
@@ -122,19 +124,19 @@ class AdminApiClient:
             raise ApiConnectionError(f"no response from the API: {type(exc).__name__}: {exc}", endpoint=path) from exc
         except httpx.DecodingError as exc:
             raise MalformedResponseError(f"could not decode the response body: {exc}", endpoint=path) from exc
+        content = self._scrubbed(response.content)
         if not response.is_success:
-            raise error_from_response(response.status_code, response.headers, self._scrubbed(response.content), path)
+            raise error_from_response(response.status_code, response.headers, content, path)
         request_id = response.headers.get("request-id")
         content_type = response.headers.get("content-type", "")
         if not _is_json(content_type):
-            body = summarize_body(self._scrubbed(response.content))
             raise MalformedResponseError(
-                f"expected a JSON body, got content-type {content_type!r}: {body}",
+                f"expected a JSON body, got content-type {content_type!r}: {summarize_body(content)}",
                 status=response.status_code,
                 request_id=request_id,
                 endpoint=path,
             )
-        return ApiResponse(response.status_code, response.content, request_id, path)
+        return ApiResponse(response.status_code, content, request_id, path)
 
     def _send(self, path: str, query: list[tuple[str, str]]) -> httpx.Response:
         """One attempt: wait for the budget, send, count."""
@@ -168,12 +170,18 @@ class AdminApiClient:
         )
 
     def _scrubbed(self, body: bytes) -> bytes:
-        """The body with the key removed, before any of it goes into an error message."""
+        """The body with the key removed, before any of it is parsed, stored or quoted.
+
+        (`bytes.replace` returns the same object when the key does not occur: no copy.)
+        """
         return body.replace(self._api_key.encode(), b"<redacted>")
 
 
-def _check_api_key(api_key: str) -> None:
-    """Reject keys httpx cannot send as a header, before httpx raises an error that quotes the key."""
+def check_api_key(api_key: str) -> None:
+    """Reject keys httpx cannot send as a header, before httpx raises an error that quotes the key.
+
+    Raises ValueError with a message that never contains the key.
+    """
     if not api_key:
         raise ValueError("the admin API key is empty: set ANTHROPIC_ADMIN_KEY")
     if not (api_key.isascii() and api_key.isprintable()) or " " in api_key:

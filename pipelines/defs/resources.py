@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from decimal import Decimal
 
 import dagster as dg
 from pydantic import Field
@@ -63,6 +64,17 @@ class ReportOptionsResource(dg.ConfigurableResource):
     group_by_speed: bool = Field(default=False, description="Also group by speed (fast-mode beta).")
 
 
+class MartOptionsResource(dg.ConfigurableResource):
+    """How the marts are built: optional monthly budgets per workspace for the spend signals."""
+
+    budgets_usd: dict[str, str] = Field(
+        default_factory=dict, description="Monthly budget in USD (a decimal string) by workspace name or ID."
+    )
+
+    def budgets(self) -> dict[str, Decimal]:
+        return {workspace: Decimal(amount) for workspace, amount in self.budgets_usd.items()}
+
+
 def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """The resources every asset needs, configured from one Settings object."""
     return {
@@ -77,4 +89,5 @@ def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableReso
         "report_options": ReportOptionsResource(
             bucket_width=settings.bucket_width, group_by_speed=settings.group_by_speed
         ),
+        "mart_options": MartOptionsResource(budgets_usd={name: str(amount) for name, amount in settings.budgets}),
     }

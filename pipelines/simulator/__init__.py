@@ -14,7 +14,7 @@ Modules: ``server`` (HTTP, auth, routing, errors, the ``Simulator``), ``reports`
 
 from .faults import MALFORMED_KINDS, TRANSIENT_KINDS, Faults
 from .org import ANY, SyntheticOrg
-from .server import DEMO_ADMIN_KEY, RequestStats, Simulator
+from .server import DEMO_ADMIN_KEY, InjectedFault, RequestStats, Simulator
 
 __all__ = [
     "ANY",
@@ -22,6 +22,7 @@ __all__ = [
     "MALFORMED_KINDS",
     "TRANSIENT_KINDS",
     "Faults",
+    "InjectedFault",
     "RequestStats",
     "Simulator",
     "SyntheticOrg",

@@ -16,7 +16,13 @@ Malformations change a matching 200 response:
   likewise);
 - ``has_more_without_next_page``: ``has_more: true`` with ``next_page: null`` (lists: ``last_id: null``);
 - ``repeating_next_page``: a report's ``next_page`` is the cursor the request came with, so a
-  client that follows it loops on the same page (the first page still links to the second).
+  client that follows it loops on the same page (the first page still links to the second). A
+  report that fits on one page gets ``has_more: true`` and ``next_page: REPEATING_CURSOR``; a request
+  with that cursor is served the first page again, pointing at the same cursor, forever.
+
+``echo_key`` models a careless server or proxy that echoes the caller's ``x-api-key``: error
+messages quote it, the HTML maintenance page shows it, and ``extra_field`` carries it as its value.
+A client must never let it reach a log line, an exception or the warehouse.
 
 Result rows are the ``results`` of report buckets, the ``data`` items of Claude Code and of
 lists, or the object itself for single-object endpoints.
@@ -46,6 +52,7 @@ MALFORMED_KINDS = (
     "repeating_next_page",
 )
 EXTRA_FIELD_VALUE = "surprise"
+REPEATING_CURSOR = "page_repeats_forever"
 _UNKNOWN_ENUM_VALUES = {
     "service_tier": "turbo",
     "cost_type": "carbon_offset",
@@ -75,6 +82,7 @@ class Faults:
     match_day: date | None = None
     extra_field: str | None = None
     unknown_enum: bool = False
+    echo_key: bool = False
     _rng: random.Random = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -122,13 +130,19 @@ def transient_error(kind: str, retry_after: int) -> ApiError:
     return ApiError(529, "overloaded_error", "Overloaded")
 
 
-def reshape(payload: dict[str, Any], kinds: tuple[str, ...], extra_field: str | None, request_page: str | None) -> dict[str, Any]:
+def reshape(
+    payload: dict[str, Any],
+    kinds: tuple[str, ...],
+    extra_field: str | None,
+    request_page: str | None,
+    extra_value: str = EXTRA_FIELD_VALUE,
+) -> dict[str, Any]:
     """The payload with the JSON-level malformations and the extra field applied (on a copy)."""
     payload = copy.deepcopy(payload)
     rows = _rows(payload)
     for row in rows:
         if extra_field:
-            row[extra_field] = EXTRA_FIELD_VALUE
+            row[extra_field] = extra_value
         if "string_number" in kinds:
             _map_integers(row, str)
         if "negative_tokens" in kinds:
@@ -141,16 +155,23 @@ def reshape(payload: dict[str, Any], kinds: tuple[str, ...], extra_field: str | 
     if "has_more_without_next_page" in kinds and cursor_field:
         payload["has_more"] = True
         payload[cursor_field] = None
-    if "repeating_next_page" in kinds and cursor_field == "next_page" and request_page:
-        payload["has_more"] = True
-        payload["next_page"] = request_page
+    if "repeating_next_page" in kinds and cursor_field == "next_page":
+        if request_page:
+            payload["has_more"] = True
+            payload["next_page"] = request_page
+        elif not payload.get("has_more"):  # a one-page report: point at a cursor that never moves on
+            payload["has_more"] = True
+            payload["next_page"] = REPEATING_CURSOR
     return payload
 
 
-def corrupt(body: bytes, kinds: tuple[str, ...]) -> tuple[bytes, str]:
+def corrupt(body: bytes, kinds: tuple[str, ...], echoed_key: str | None = None) -> tuple[bytes, str]:
     """The body and content type after the byte-level malformations."""
     if "html_200" in kinds:
-        return _MAINTENANCE_PAGE, "text/html; charset=utf-8"
+        page = _MAINTENANCE_PAGE
+        if echoed_key:
+            page = page.replace(b"</body>", f"<pre>x-api-key: {echoed_key}</pre></body>".encode())
+        return page, "text/html; charset=utf-8"
     if "truncated_json" in kinds:
         return body[: len(body) // 2], "application/json"
     return body, "application/json"

@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -23,12 +24,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from ..prices import load_price_table
 from . import directory, reports
-from .faults import Faults, corrupt, reshape, spend_cap_error, transient_error
+from .faults import EXTRA_FIELD_VALUE, REPEATING_CURSOR, Faults, corrupt, reshape, spend_cap_error, transient_error
 from .org import SyntheticOrg
 from .params import ApiError, Request, invalid, not_found
 from .timeutil import day_start, parse_rfc3339
@@ -63,6 +64,14 @@ _ROUTES: tuple[tuple[re.Pattern[str], Handler], ...] = tuple(
 _REASONS = {529: "Overloaded"}
 
 
+class InjectedFault(NamedTuple):
+    """One injected fault: its kind, the request's path and the request-id the response carried."""
+
+    kind: str
+    path: str
+    request_id: str
+
+
 @dataclass
 class RequestStats:
     """Request counters since start.
@@ -70,13 +79,17 @@ class RequestStats:
     ``total`` counts every request; ``by_path`` counts them by URL path (no query string);
     ``by_status`` counts answered requests by HTTP status (a dropped connection has none);
     ``faults_injected`` counts injected faults by kind: the transient kinds ("429", "500", "529",
-    "drop", "slow"), "spend_cap", each malformed kind, and "extra_field".
+    "drop", "slow"), "spend_cap", each malformed kind, and "extra_field"; ``fault_log`` lists them
+    in order with their path and request-id; ``in_flight`` is the number of requests being answered
+    right now (a slow answer counts until it is sent).
     """
 
     total: int = 0
     by_path: Counter[str] = field(default_factory=Counter)
     by_status: Counter[int] = field(default_factory=Counter)
     faults_injected: Counter[str] = field(default_factory=Counter)
+    fault_log: list[InjectedFault] = field(default_factory=list)
+    in_flight: int = 0
 
 
 @dataclass(frozen=True)
@@ -187,21 +200,31 @@ class Simulator:
             request_id = self._request_id(self._requests_seen)
             self.stats.total += 1
             self.stats.by_path[path] += 1
+            self.stats.in_flight += 1
         try:
-            response = self._answer(method, path, parse_qsl(query_string, keep_blank_values=True), headers)
-        except _DropConnection:
-            return None
-        except ApiError as error:
-            error_body = {"type": error.error_type, "message": error.message}
-            response = _Response(error.status, _json({"type": "error", "error": error_body, "request_id": request_id}),
-                                 headers=error.headers)
-        org = self.orgs_by_key.get(headers.get("x-api-key", ""), self.org)
-        response.headers.update({"request-id": request_id, "anthropic-organization-id": org.organization_id})
-        with self._lock:
-            self.stats.by_status[response.status] += 1
-        return response
+            try:
+                response = self._answer(method, path, parse_qsl(query_string, keep_blank_values=True), headers, request_id)
+            except _DropConnection:
+                return None
+            except ApiError as error:
+                message = error.message
+                if self.faults.echo_key and headers.get("x-api-key"):
+                    message = f"{message} (x-api-key: {headers['x-api-key']})"
+                error_body = {"type": error.error_type, "message": message}
+                response = _Response(error.status, _json({"type": "error", "error": error_body, "request_id": request_id}),
+                                     headers=error.headers)
+            org = self.orgs_by_key.get(headers.get("x-api-key", ""), self.org)
+            response.headers.update({"request-id": request_id, "anthropic-organization-id": org.organization_id})
+            with self._lock:
+                self.stats.by_status[response.status] += 1
+            return response
+        finally:
+            with self._lock:
+                self.stats.in_flight -= 1
 
-    def _answer(self, method: str, path: str, pairs: list[tuple[str, str]], headers: Message) -> _Response:
+    def _answer(
+        self, method: str, path: str, pairs: list[tuple[str, str]], headers: Message, request_id: str = ""
+    ) -> _Response:
         org = self._authenticate(headers)
         version = headers.get("anthropic-version")
         if version is None:
@@ -216,16 +239,19 @@ class Simulator:
         faults = self.faults
         targeted = faults.applies_to(path, self._report_window(path, pairs))
         if targeted:
-            self._inject_transient(faults)
+            self._inject_transient(faults, path, request_id)
+        kinds = faults.malformations if targeted else ()
+        request_page = dict(pairs).get("page")
+        if "repeating_next_page" in kinds and request_page == REPEATING_CURSOR:
+            pairs = [(name, value) for name, value in pairs if name != "page"]  # the first page, again
         payload = handler(org, Request(path, pairs, betas, path_args))
         if not targeted:
             return _Response(200, _json(payload))
-        kinds = faults.malformations
-        request_page = dict(pairs).get("page")
+        echoed_key = headers.get("x-api-key") if faults.echo_key else None
         if kinds or faults.extra_field:
-            payload = reshape(payload, kinds, faults.extra_field, request_page)
-            self._count_faults(kinds + (("extra_field",) if faults.extra_field else ()))
-        body, content_type = corrupt(_json(payload), kinds)
+            payload = reshape(payload, kinds, faults.extra_field, request_page, echoed_key or EXTRA_FIELD_VALUE)
+            self._count_faults(kinds + (("extra_field",) if faults.extra_field else ()), path, request_id)
+        body, content_type = corrupt(_json(payload), kinds, echoed_key)
         return _Response(200, body, content_type)
 
     def _authenticate(self, headers: Message) -> SyntheticOrg:
@@ -249,15 +275,15 @@ class Simulator:
                     return handler, match.groupdict()
         raise not_found(f"{method} {path}: not found")
 
-    def _inject_transient(self, faults: Faults) -> None:
+    def _inject_transient(self, faults: Faults, path: str, request_id: str) -> None:
         if faults.spend_cap:
-            self._count_faults(("spend_cap",))
+            self._count_faults(("spend_cap",), path, request_id)
             raise spend_cap_error()
         with self._lock:
             kind = faults.draw_transient()
         if kind is None:
             return
-        self._count_faults((kind,))
+        self._count_faults((kind,), path, request_id)
         if kind == "drop":
             raise _DropConnection
         if kind == "slow":
@@ -280,9 +306,10 @@ class Simulator:
             return (start, end) if start and end else None
         return None
 
-    def _count_faults(self, kinds: tuple[str, ...]) -> None:
+    def _count_faults(self, kinds: tuple[str, ...], path: str, request_id: str) -> None:
         with self._lock:
             self.stats.faults_injected.update(kinds)
+            self.stats.fault_log.extend(InjectedFault(kind, path, request_id) for kind in kinds)
 
     def _request_id(self, number: int) -> str:
         digest = int.from_bytes(hashlib.sha256(f"{self.seed}:request:{number}".encode()).digest(), "big")
@@ -340,6 +367,12 @@ class _Server(ThreadingHTTPServer):
         with self._connections_lock:
             self._connections.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that went away (timed out, or was killed) mid-answer is not a server error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         with self._connections_lock:
