@@ -109,7 +109,7 @@ def failed_checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg
 
 
 def readme_query(title: str) -> str:
-    """An example query of the README's Marts section, at the simulator's today."""
+    """An example query of the README's "Example queries", at the simulator's today."""
     text = README.read_text().split(f"{title}:\n\n```sql\n", 1)[1]
     return text.split("```", 1)[0].replace("current_date", TODAY)
 
@@ -491,7 +491,7 @@ NOT_NULL_ON_USAGE = ("PricingQuantity", "PricingUnit", "PricingCategory", "ListU
 
 
 def test_focus_costs_meet_the_focus_1_3_column_requirements(org_simulator, warehouse):
-    """The focus-validator package cannot run here (see the README); this checks its rules for our columns."""
+    """FOCUS 1.3 rules for our columns, which focus-validator (FOCUS 1.2 model only, tests/test_focus_validator.py) cannot check."""
     types = dict(query(warehouse, "SELECT column_name, data_type FROM information_schema.columns "
                                   "WHERE table_schema = 'marts' AND table_name = 'focus_costs'"))
     for focus_type, columns in FOCUS_COLUMNS.items():
