@@ -1,4 +1,4 @@
-"""The `usage-pipeline` command line: demo, sync, simulate, sql-free summaries.
+"""The `usage-pipeline` command line: demo, sync, sql, report, simulate.
 
 Errors the user can fix (a rejected key, a bad date, a locked warehouse, a malformed page) are
 printed as one clear line on stderr with exit status 1, never as a traceback and never with
@@ -19,9 +19,12 @@ from pipelines.api import AdminApiError
 from pipelines.api.client import check_api_key
 from pipelines.ingest import WindowLoadError
 from pipelines.load.warehouse import WRITER_LOCK_TIMEOUT_SECONDS, WarehouseBusyError, writer_lock
+from pipelines.publish import NoServingCopyError
+from pipelines.query import FORMATS, QueryError
+from pipelines.report import ReportError
 from pipelines.settings import SETTINGS, ConfigError, Settings
 
-USER_ERRORS = (AdminApiError, ConfigError, WindowLoadError, WarehouseBusyError)
+USER_ERRORS = (AdminApiError, ConfigError, WindowLoadError, WarehouseBusyError, NoServingCopyError, QueryError, ReportError)
 EPILOG = "Settings (environment variables):\n" + "\n".join(
     f"  {setting.env:<42} {setting.help}" for setting in SETTINGS.values()
 )
@@ -96,6 +99,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     sync.set_defaults(handler=_sync)
 
+    sql = commands.add_parser(
+        "sql",
+        help="run a SQL query on the serving copy (read-only) and print the result",
+        description="Run one SQL query on the serving copy (USAGE_PIPELINE_SERVING_PATH, default\n"
+        "serving.duckdb beside the warehouse), read-only, and print the result. The serving copy is\n"
+        "what the last successful sync published, so a query never waits for (or blocks) a running\n"
+        "sync. Analysts query schema `marts` (see the README's Marts section); `raw` holds the API's data.",
+        epilog='example:\n  usage-pipeline sql "SELECT workspace_name, sum(cost_usd) AS cost_usd '
+        'FROM marts.workspace_monthly_cost GROUP BY 1 ORDER BY 2 DESC"',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sql.add_argument("query", help="the SQL to run (quote it for the shell)")
+    sql.add_argument(
+        "--format", choices=FORMATS, default="table",
+        help="table: aligned columns for reading (default); csv: with a header row; json: an array of objects "
+        "(money as exact decimal strings)",
+    )
+    sql.set_defaults(handler=_sql)
+
+    report = commands.add_parser(
+        "report",
+        help="write the spend report (one self-contained HTML file with charts) from the serving copy",
+        description="Render the spend report from the serving copy: daily spend by workspace, month to date "
+        "against last month with a forecast, top users and API keys, model mix, cache hit ratio and Claude Code "
+        "adoption. One HTML file with inline SVG charts: it fetches nothing, so it opens offline and can be mailed.",
+    )
+    report.add_argument("--output", default="spend-report.html", help="HTML file to write (default spend-report.html)")
+    report.set_defaults(handler=_report)
+
     simulate = commands.add_parser(
         "simulate",
         help="serve the Admin API simulator on 127.0.0.1 until interrupted",
@@ -124,7 +156,24 @@ def _sync(args: argparse.Namespace) -> int:
     with _exclusive(settings.warehouse_path, args.wait):
         _say(f"syncing {sync_range.first_day} .. {sync_range.last_day} into {settings.warehouse_path}")
         run_sync(settings, sync_range, reports=reports, entities=not args.skip_entities)
-    _say(f"done: {settings.warehouse_path}")
+    _say(f"done: {settings.warehouse_path}; published for readers: {settings.serving_path}")
+    return 0
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from pipelines.query import run_query, write_result
+
+    settings = Settings.load(config_file=args.config)
+    columns, rows = run_query(settings.serving_path, args.query)
+    write_result(columns, rows, sys.stdout, args.format)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pipelines.report import write_report
+
+    settings = Settings.load(config_file=args.config)
+    _say(f"report written to {write_report(settings.serving_path, args.output)}")
     return 0
 
 
@@ -180,7 +229,11 @@ def _demo(args: argparse.Namespace) -> int:
             _say(f"syncing the last {args.days} days into {warehouse}")
             run_sync(settings, sync_range)
     print_summary(warehouse)
-    _say(f"\nwarehouse: {warehouse}  (try: duckdb -readonly {warehouse})")
+    # `sql` and `report` read the default serving path unless told otherwise (--warehouse elsewhere).
+    default = Path(settings.serving_path) == Path(Settings().with_default_paths().serving_path)
+    reader = "usage-pipeline" if default else f"USAGE_PIPELINE_SERVING_PATH={settings.serving_path} usage-pipeline"
+    _say(f"\nwarehouse: {warehouse}; serving copy for queries: {settings.serving_path}")
+    _say(f'try: {reader} sql "SELECT * FROM marts.workspace_monthly_cost"  or  {reader} report')
     return 0
 
 

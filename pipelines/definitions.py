@@ -8,6 +8,7 @@ from pipelines.defs.assets import entity_snapshots, report_asset
 from pipelines.defs.marts import MART_CHECKS, marts
 from pipelines.defs.resources import resources_from_settings
 from pipelines.defs.schedules import lookback_schedule
+from pipelines.defs.serving import serving_snapshot
 from pipelines.ingest import CLAUDE_CODE, COST_REPORT, MESSAGES_USAGE
 from pipelines.settings import Settings
 
@@ -27,14 +28,16 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     messages_usage, cost_report, claude_code_usage = report_assets(settings)
     usage_and_cost = [messages_usage, cost_report]
     claude_code = [claude_code_usage]
-    # Every ingest job ends with the marts (and their checks): they depend on the raw assets, so a
-    # run rebuilds them once, after its raw partitions are loaded, and never after a failed load.
-    usage_and_cost_job = dg.define_asset_job("ingest_usage_and_cost", selection=[*usage_and_cost, marts])
-    claude_code_job = dg.define_asset_job("ingest_claude_code", selection=[*claude_code, marts])
-    entities_job = dg.define_asset_job("snapshot_entities", selection=[entity_snapshots, marts])
-    marts_job = dg.define_asset_job("build_marts", selection=[marts])
+    # Every job ends with the marts (and their checks), then publishes the serving copy: each
+    # depends on the step before, so a run rebuilds and publishes once, after its raw partitions are
+    # loaded, and never after a failed load or build.
+    ends_with = [marts, serving_snapshot]
+    usage_and_cost_job = dg.define_asset_job("ingest_usage_and_cost", selection=[*usage_and_cost, *ends_with])
+    claude_code_job = dg.define_asset_job("ingest_claude_code", selection=[*claude_code, *ends_with])
+    entities_job = dg.define_asset_job("snapshot_entities", selection=[entity_snapshots, *ends_with])
+    marts_job = dg.define_asset_job("build_marts", selection=ends_with)
     return dg.Definitions(
-        assets=[*usage_and_cost, *claude_code, entity_snapshots, marts],
+        assets=[*usage_and_cost, *claude_code, entity_snapshots, marts, serving_snapshot],
         asset_checks=MART_CHECKS,
         jobs=[usage_and_cost_job, claude_code_job, entities_job, marts_job],
         schedules=[

@@ -10,6 +10,7 @@ The copy uses an old storage version so the DuckDB releases embedded in BI drive
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,11 +18,17 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.load.warehouse import DUCKDB_MEMORY_LIMIT, writer_lock
+
 PUBLISHED_SCHEMAS = ("raw", "marts")
 # The oldest storage format DuckDB 2 writes; every DuckDB >= 1.0 (and BI drivers embedding it) reads it.
 SERVING_STORAGE_VERSION = "v1.0.0"
 # Columns that place a row in a month, by preference; tables without one export as a single file.
 MONTH_COLUMNS = ("date", "bucket_start", "partition_date", "charge_period_start", "ChargePeriodStart", "month")
+
+
+class NoServingCopyError(RuntimeError):
+    """Nothing has been published at the serving path yet."""
 
 
 @dataclass(frozen=True)
@@ -40,24 +47,37 @@ def publish(warehouse_path: str | Path, serving_path: str | Path, parquet_dir: s
     """
     serving_path = Path(serving_path)
     serving_path.parent.mkdir(parents=True, exist_ok=True)
-    staging_path = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
-    staging_path.unlink(missing_ok=True)
-    con = duckdb.connect()  # in memory: attaches the warehouse read-only and the new copy
-    try:
-        con.execute(f"ATTACH '{_sql_path(warehouse_path)}' AS warehouse (READ_ONLY)")
-        con.execute(f"ATTACH '{_sql_path(staging_path)}' AS serving (STORAGE_VERSION '{SERVING_STORAGE_VERSION}')")
-        tables = _published_tables(con)
-        rows = 0
-        for schema, table in tables:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS serving.{schema}")
-            con.execute(f'CREATE TABLE serving.{schema}."{table}" AS FROM warehouse.{schema}."{table}"')
-            rows += con.execute(f'SELECT count(*) FROM serving.{schema}."{table}"').fetchall()[0][0]
-        con.execute("DETACH serving")
-        parquet_path = _export_parquet(con, tables, Path(parquet_dir)) if parquet_dir else None
-    finally:
-        con.close()
-    os.replace(staging_path, serving_path)
+    with writer_lock(serving_path):  # one publisher at a time per serving copy
+        for leftover in serving_path.parent.glob(f".{serving_path.name}.*.tmp"):  # of a killed publisher
+            leftover.unlink()
+        staging_path = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
+        # In memory: attaches the warehouse read-only and the new copy; capped like every warehouse
+        # connection, spilling beside the copy (the Parquet export of a year would take 1 GB otherwise).
+        spill = serving_path.with_name(f"{serving_path.name}.tmp")
+        con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": str(spill)})
+        try:
+            con.execute(f"ATTACH '{_sql_path(warehouse_path)}' AS warehouse (READ_ONLY)")
+            con.execute(f"ATTACH '{_sql_path(staging_path)}' AS serving (STORAGE_VERSION '{SERVING_STORAGE_VERSION}')")
+            tables = _published_tables(con)
+            rows = 0
+            for schema, table in tables:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS serving.{schema}")
+                con.execute(f'CREATE TABLE serving.{schema}."{table}" AS FROM warehouse.{schema}."{table}"')
+                rows += con.execute(f'SELECT count(*) FROM serving.{schema}."{table}"').fetchall()[0][0]
+            con.execute("DETACH serving")
+            parquet_path = _export_parquet(con, tables, Path(parquet_dir)) if parquet_dir else None
+        finally:
+            con.close()
+        os.replace(staging_path, serving_path)
     return Publication(serving_path, parquet_path, len(tables), rows)
+
+
+def require_serving_copy(serving_path: str | Path) -> Path:
+    """The serving copy's path, or an error saying how to create it (readers never open the warehouse)."""
+    path = Path(serving_path)
+    if not path.is_file():
+        raise NoServingCopyError(f"no serving copy at {path} yet: run `usage-pipeline sync` (or `usage-pipeline demo`) first")
+    return path
 
 
 def _published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -86,15 +106,15 @@ def _export_parquet(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]
             )
         else:
             con.execute(f"COPY {source} TO '{_sql_path(target / 'data.parquet')}' (FORMAT parquet)")
-    previous = parquet_dir.resolve() if parquet_dir.is_symlink() else None
     if parquet_dir.exists() and not parquet_dir.is_symlink():
         raise FileExistsError(f"{parquet_dir} exists and is not a symlink made by the pipeline; move it away")
     link = parquet_dir.with_name(f".{parquet_dir.name}.link.tmp")
     link.unlink(missing_ok=True)
     link.symlink_to(export.name)
     os.replace(link, parquet_dir)
-    if previous and previous != export and previous.is_dir():
-        shutil.rmtree(previous)
+    for old in parquet_dir.parent.glob(f"{parquet_dir.name}-*"):  # the previous export, and any a killed run left
+        if old != export and re.fullmatch(rf"{re.escape(parquet_dir.name)}-\d{{8}}T\d{{12}}", old.name):
+            shutil.rmtree(old)
     return export
 
 

@@ -44,6 +44,16 @@ SETTINGS: dict[str, Setting] = {
     "warehouse_path": Setting(
         "WAREHOUSE_PATH", "warehouse_path", f"The DuckDB file the pipeline writes (default {DEFAULT_WAREHOUSE_PATH})."
     ),
+    "serving_path": Setting(
+        "USAGE_PIPELINE_SERVING_PATH", "serving_path",
+        "The read-only copy analysts and BI tools open, republished after every successful run "
+        "(default serving.duckdb beside the warehouse).",
+    ),
+    "parquet_dir": Setting(
+        "USAGE_PIPELINE_PARQUET_DIR", "parquet_dir",
+        "Where the Parquet export of every table goes, a symlink switched at each publication "
+        "(default parquet/ beside the warehouse).",
+    ),
     "start_date": Setting(
         "USAGE_PIPELINE_START_DATE", "start_date", "First UTC day of the daily partitions (default 2025-01-01)."
     ),
@@ -87,6 +97,8 @@ class Settings:
     admin_keys: tuple[str, ...] = field(default=(), repr=False)
     base_url: str = DEFAULT_BASE_URL
     warehouse_path: str = DEFAULT_WAREHOUSE_PATH
+    serving_path: str = ""  # "" = serving.duckdb beside the warehouse (filled in by from_mapping)
+    parquet_dir: str = ""  # "" = parquet/ beside the warehouse
     start_date: date = date(2025, 1, 1)
     bucket_width: str = "1h"
     group_by_speed: bool = False
@@ -119,7 +131,16 @@ class Settings:
         parsed: dict[str, object] = {}
         for name, value in raw.items():
             parsed[name] = _parse(name, types[name], value)
-        return replace(cls(), **parsed).validated()
+        return replace(cls(), **parsed).with_default_paths().validated()
+
+    def with_default_paths(self) -> Settings:
+        """Put the serving copy and the Parquet export beside the warehouse unless set elsewhere."""
+        beside = Path(self.warehouse_path).parent
+        return replace(
+            self,
+            serving_path=self.serving_path or str(beside / "serving.duckdb"),
+            parquet_dir=self.parquet_dir or str(beside / "parquet"),
+        )
 
     def validated(self) -> Settings:
         if self.bucket_width not in BUCKET_WIDTHS:

@@ -16,6 +16,7 @@ from pipelines.defs.assets import entity_snapshots
 from pipelines.defs.marts import MART_CHECKS, marts as mart_assets
 from pipelines.defs.resources import resources_from_settings
 from pipelines.defs.schedules import PARTITION_RANGE_END, PARTITION_RANGE_START, lookback_range
+from pipelines.defs.serving import serving_snapshot
 from pipelines.definitions import report_assets
 from pipelines.settings import ConfigError, Settings
 
@@ -55,7 +56,8 @@ def run_sync(
     marts: bool = True,
 ) -> list[dg.ExecuteInProcessResult]:
     """Snapshot the entities, materialize the report partitions of the range in one run, then
-    rebuild the marts and run their checks (failed checks are logged as warnings, not raised).
+    rebuild the marts, run their checks (failed checks are logged as warnings, not raised) and
+    publish the serving copy; `marts=False` skips those three steps.
 
     Admin keys are read from ANTHROPIC_ADMIN_KEY when the run starts (never from Dagster config).
     Raises the underlying error (AdminApiError, WindowLoadError, ...) when a step fails.
@@ -72,8 +74,8 @@ def run_sync(
     if entities:
         results.append(_materialize([entity_snapshots], resources, instance, run_config, tags={}))
     selected = [asset for asset in report_assets(settings) if asset.key.path[-1] in reports]
-    # The marts end the reports' run, as they end every scheduled ingest run (or run alone).
-    mart_steps = [mart_assets, *MART_CHECKS] if marts else []
+    # The marts and the publication end the reports' run, as they end every scheduled run (or run alone).
+    mart_steps = [mart_assets, *MART_CHECKS, serving_snapshot] if marts else []
     if selected:
         tags = {
             PARTITION_RANGE_START: sync_range.first_day.isoformat(),

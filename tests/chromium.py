@@ -39,7 +39,7 @@ class Page:
         port = self._wait_for_port(timeout_s)
         targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
         page = next(t for t in targets if t["type"] == "page")
-        self.socket = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=timeout_s)
+        self.socket = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=timeout_s, legacy=True)
         for domain in ("Page", "Runtime", "Log"):
             self.call(f"{domain}.enable")
         self.call("Page.navigate", url=url)

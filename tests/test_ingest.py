@@ -145,6 +145,13 @@ def test_materialization_metadata_reports_rows_pages_requests_and_window(setting
     assert metadata["request_windows"] == 2
     assert metadata["pages"] >= 2
     assert metadata["requests"] >= metadata["pages"]
+    assert [column.name for column in metadata["dagster/column_schema"].columns] == scalar(
+        settings.warehouse_path,
+        "SELECT list(column_name ORDER BY column_index) FROM duckdb_columns() "
+        "WHERE schema_name = 'raw' AND table_name = 'messages_usage'",
+    )
+    users = results[0].asset_materializations_for_node("entity_snapshots")
+    assert all(m.metadata["dagster/column_schema"].value.columns for m in users)
 
 
 def test_an_unknown_field_is_kept_in_extras_and_warned_about(simulator, settings):

@@ -436,12 +436,13 @@ def test_budgets_from_configuration_are_surfaced_as_check_warnings(org_simulator
     ) == [("Production", Decimal(1), True), ("Research", Decimal(1000000), False)]
 
 
-def test_every_scheduled_run_ends_with_the_marts_and_their_checks(simulator, tmp_path, monkeypatch):
+def test_every_scheduled_run_ends_with_the_marts_their_checks_and_a_publication(simulator, tmp_path, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", DEMO_ADMIN_KEY)
     defs = build_definitions(settings_for(simulator, tmp_path / "scheduled.duckdb"))
     mart_keys = {asset_key(table.table) for table in MART_TABLES}
     for schedule in defs.schedules:
-        assert mart_keys <= defs.resolve_job_def(schedule.job_name).asset_layer.selected_asset_keys, schedule.name
+        selected = defs.resolve_job_def(schedule.job_name).asset_layer.selected_asset_keys
+        assert mart_keys | {dg.AssetKey(["serving", "snapshot"])} <= selected, schedule.name
 
     instance = dg.DagsterInstance.ephemeral()
     results = []
@@ -456,10 +457,22 @@ def test_every_scheduled_run_ends_with_the_marts_and_their_checks(simulator, tmp
     assert {event.asset_key for event in result.get_asset_materialization_events()} >= mart_keys
     assert len(result.get_asset_check_evaluations()) == len(MART_CHECKS)
     assert failed_checks(result) == {}
-    path = tmp_path / "scheduled.duckdb"
+    path, serving = tmp_path / "scheduled.duckdb", tmp_path / "serving.duckdb"
     assert scalar(path, "SELECT sum(cost_usd) FROM marts.workspace_daily_cost") == scalar(
         path, "SELECT sum(amount_usd) FROM raw.cost_report"
     ) == simulator.org.expected_cost_cents(date(2026, 11, 16), LAST) / 100
+    # Every mart materialization describes its columns; the run ends by publishing the serving copy.
+    for materialization in result.asset_materializations_for_node("marts"):
+        table = ".".join(materialization.asset_key.path)
+        columns = [column.name for column in materialization.metadata["dagster/column_schema"].value.columns]
+        assert columns == scalar(path, "SELECT list(column_name ORDER BY column_index) FROM duckdb_columns() "
+                                       "WHERE schema_name || '.' || table_name = ?", [table]), table
+    published = result.asset_materializations_for_node("serving__snapshot")[0].metadata
+    assert published["serving_path"].value == str(serving)
+    assert published["dagster/row_count"].value > 0 and published["tables"].value > len(MART_TABLES)
+    assert scalar(serving, "SELECT sum(cost_usd) FROM marts.workspace_daily_cost") == scalar(
+        path, "SELECT sum(cost_usd) FROM marts.workspace_daily_cost"
+    )
 
 
 # ##### TESTS: FOCUS

@@ -12,8 +12,10 @@ from datetime import timedelta
 import dagster as dg
 
 from pipelines.defs.resources import AdminApiResource, ReportOptionsResource, WarehouseResource
+from pipelines.defs.table_metadata import column_schema
 from pipelines.extract.entities import ENTITY_KEYS
 from pipelines.ingest import CLAUDE_CODE, COST_REPORT, MESSAGES_USAGE, Report, ingest_entities, ingest_report
+from pipelines.load.warehouse import connect
 
 # backfill_policy is a beta parameter; we rely on it deliberately (single-run backfills).
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -76,9 +78,12 @@ def report_asset(report: Report, partitions_def: dg.PartitionsDefinition) -> dg.
             )
         for warning in result.warnings:
             context.log.warning(f"schema drift in {report.table}: {warning}")
+        with connect(warehouse.path, read_only=True) as con:
+            columns = column_schema(con, report.table)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": result.rows,
+                "dagster/column_schema": columns,
                 "window": f"{first_day} .. {last_day}",
                 "organizations": ", ".join(result.organizations),
                 "pages": result.pages,
@@ -117,12 +122,15 @@ def entity_snapshots(context: dg.AssetExecutionContext, admin_api: AdminApiResou
     """Snapshot every entity list of every organization into its history table."""
     with admin_api.clients() as clients:
         changes = ingest_entities(clients, warehouse.path, progress=_progress(context))
+    with connect(warehouse.path, read_only=True) as con:
+        columns = {table: column_schema(con, table) for table in ENTITY_KEYS}
     for table in ENTITY_KEYS:
         of_table = [c for c in changes if c.table == table]
         yield dg.MaterializeResult(
             asset_key=["raw", table.removeprefix("raw.")],
             metadata={
                 "dagster/row_count": sum(c.current for c in of_table),
+                "dagster/column_schema": columns[table],
                 "versions_opened": sum(c.opened for c in of_table),
                 "versions_closed": sum(c.closed for c in of_table),
             },

@@ -11,6 +11,7 @@ import polars as pl
 
 from pipelines.defs.assets import PROGRESS_LOGGER
 from pipelines.defs.resources import MartOptionsResource, WarehouseResource
+from pipelines.defs.table_metadata import column_schema
 from pipelines.extract.entities import ENTITY_KEYS
 from pipelines.ingest import CLAUDE_CODE, COST_REPORT, MESSAGES_USAGE
 from pipelines.load.warehouse import connect
@@ -51,10 +52,13 @@ def marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mart_
     """Rebuild every intermediate and mart table from the raw tables in one transaction."""
     with connect(warehouse.path) as con:
         row_counts = build_marts(con, mart_options.budgets())
+        columns = {table: column_schema(con, table) for table in row_counts}
     context.log.info(f"built {len(row_counts)} tables")
     PROGRESS_LOGGER.info(f"marts: built {len(row_counts)} tables")
     for table, rows in row_counts.items():
-        yield dg.MaterializeResult(asset_key=asset_key(table), metadata={"dagster/row_count": rows})
+        yield dg.MaterializeResult(
+            asset_key=asset_key(table), metadata={"dagster/row_count": rows, "dagster/column_schema": columns[table]}
+        )
 
 
 def mart_asset_check(check: MartCheck) -> dg.AssetChecksDefinition:

@@ -1,4 +1,4 @@
-"""Dagster resources: the Admin API clients and the warehouse path.
+"""Dagster resources: the Admin API clients, the warehouse path and where it is published.
 
 Admin keys are read from the environment when a run starts and are never part of Dagster
 config, so they cannot appear in run storage, the event log or the UI.
@@ -57,6 +57,13 @@ class WarehouseResource(dg.ConfigurableResource):
     path: str = Field(description="Path of the DuckDB warehouse file.")
 
 
+class ServingResource(dg.ConfigurableResource):
+    """Where the read-only copy for analysts and BI tools, and the Parquet export, are published."""
+
+    serving_path: str = Field(description="Path of the serving DuckDB copy.")
+    parquet_dir: str = Field(description="Path of the Parquet export (a symlink switched at each publication).")
+
+
 class ReportOptionsResource(dg.ConfigurableResource):
     """How the messages usage report is requested."""
 
@@ -86,6 +93,7 @@ def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableReso
             beta=["fast-mode-2026-02-01"] if settings.group_by_speed else [],
         ),
         "warehouse": WarehouseResource(path=settings.warehouse_path),
+        "serving": ServingResource(serving_path=settings.serving_path, parquet_dir=settings.parquet_dir),
         "report_options": ReportOptionsResource(
             bucket_width=settings.bucket_width, group_by_speed=settings.group_by_speed
         ),

@@ -1,0 +1,47 @@
+"""The serving asset: publishes the warehouse for analysts and BI tools at the end of every run.
+
+It depends on every mart, so Dagster runs it only after the marts were rebuilt in the same run and
+skips it when any upstream step failed: readers keep the last good publication instead.
+"""
+
+import dagster as dg
+
+from pipelines.defs.assets import PROGRESS_LOGGER
+from pipelines.defs.marts import marts
+from pipelines.defs.resources import ServingResource, WarehouseResource
+from pipelines.load.warehouse import writer_lock
+from pipelines.publish import PUBLISHED_SCHEMAS, publish
+
+
+@dg.asset(
+    key=["serving", "snapshot"],
+    group_name="serving",
+    description=(
+        "The read-only copy of the warehouse (schemas " + ", ".join(PUBLISHED_SCHEMAS) + ") that analysts, "
+        "BI tools, `usage-pipeline sql` and `usage-pipeline report` open: serving.duckdb, written in DuckDB's "
+        "v1.0 storage format and swapped in atomically, plus a Parquet export of every table (by month where "
+        "it has a date) behind an atomically switched symlink. Never opened read-write by readers, so they "
+        "never block the pipeline."
+    ),
+    deps=list(marts.keys),
+    kinds={"duckdb", "parquet"},
+    pool="warehouse_writer",
+)
+def serving_snapshot(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, serving: ServingResource
+) -> dg.MaterializeResult:
+    """Copy the warehouse into a new serving file and Parquet export, then swap both in."""
+    with writer_lock(warehouse.path):  # no other sync writes the warehouse while it is copied
+        publication = publish(warehouse.path, serving.serving_path, serving.parquet_dir)
+    message = f"published {publication.tables} tables ({publication.rows} rows) to {publication.serving_path}"
+    context.log.info(message)
+    PROGRESS_LOGGER.info(message)
+    return dg.MaterializeResult(
+        metadata={
+            "tables": publication.tables,
+            "dagster/row_count": publication.rows,
+            "serving_path": dg.MetadataValue.path(str(publication.serving_path)),
+            "parquet_dir": dg.MetadataValue.path(serving.parquet_dir),
+            "parquet_export": dg.MetadataValue.path(str(publication.parquet_path)),
+        }
+    )

@@ -1,0 +1,74 @@
+"""`usage-pipeline sql`: run an analyst's query on the serving copy and print the result.
+
+It reads the serving copy read-only, never the warehouse, so a query can run at any time without
+blocking (or being blocked by) a sync. Values print exactly as DuckDB returns them: money stays
+an exact decimal in every format.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+
+from pipelines.publish import require_serving_copy
+
+FORMATS = ("table", "csv", "json")
+
+
+class QueryError(RuntimeError):
+    """DuckDB rejected the query (syntax, unknown table or column, a write on the read-only copy)."""
+
+
+def run_query(serving_path: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of `sql` run on the serving copy (UTC session time zone)."""
+    path = require_serving_copy(serving_path)
+    with duckdb.connect(str(path), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        try:
+            result = con.execute(sql)
+        except duckdb.Error as exc:
+            raise QueryError(str(exc).strip()) from None
+        if result.description is None:  # a statement without a result (SET, PRAGMA ...)
+            return [], []
+        return [column[0] for column in result.description], result.fetchall()
+
+
+def write_result(columns: list[str], rows: list[tuple], out: TextIO, output_format: str = "table") -> None:
+    """Print rows as an aligned table (numbers right-aligned, NULL shown), CSV or a JSON array."""
+    if output_format == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(["" if value is None else _text(value) for value in row] for row in rows)
+    elif output_format == "json":
+        json.dump([dict(zip(columns, row)) for row in rows], out, default=_text, indent=1)
+        out.write("\n")
+    else:
+        out.write(_table(columns, rows))
+
+
+def _table(columns: list[str], rows: list[tuple]) -> str:
+    cells = [["NULL" if value is None else _text(value) for value in row] for row in rows]
+    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(columns)]
+    numeric = [bool(rows) and all(isinstance(row[i], (int, float, Decimal)) or row[i] is None for row in rows)
+               for i in range(len(columns))]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(
+            value.rjust(width) if right else value.ljust(width) for value, width, right in zip(values, widths, numeric)
+        ).rstrip() + "\n"
+
+    header = line(columns) + line(["-" * width for width in widths])
+    plural = "" if len(rows) == 1 else "s"
+    return header + "".join(line(row) for row in cells) + f"({len(rows)} row{plural})\n"
+
+
+def _text(value: object) -> str:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
