@@ -77,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
         "sync",
         help="load a range of UTC days from the Admin API (default: the daily schedule's lookback window)",
         description="Snapshot the entity lists, then load the reports for --start..--end (inclusive UTC days) "
-        "in one run, replacing those days atomically. Without dates: today, yesterday and the lookback days.",
+        "in one run, replacing those days atomically, then rebuild the marts (with their checks) and publish the "
+        "serving copy. Without dates: today, yesterday and the lookback days.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
