@@ -1,8 +1,9 @@
 """Extract -> normalize -> load for one report or the entity lists, independent of Dagster.
 
 The Dagster assets and the tests call these functions; each request window is written in its
-own transaction as soon as it is fetched, so memory holds one window and a failure loses at
-most the window being fetched (which then keeps its previous rows).
+own transaction as soon as it is fetched, so memory holds at most two windows (the one being
+written and the next one, fetched meanwhile) and a failure loses at most the window being
+fetched (which then keeps its previous rows). One connection writes every window of an ingest.
 
 A window whose pages are malformed (bad JSON, wrong types, broken pagination) is skipped and the
 following windows are still loaded, so one bad day costs a re-run of that day, not of the range;
@@ -13,10 +14,15 @@ once. The whole ingest holds the warehouse's writer lock, so two syncs never int
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
+
+import duckdb
 
 from pipelines.api import AdminApiClient, AdminApiError, MalformedResponseError, PaginationError
 from pipelines.extract.entities import ENTITY_KEYS, fetch_entity_snapshot, fetch_organization
@@ -123,16 +129,54 @@ def _ingest_report(
     result = IngestResult(report.table, first_day, last_day)
     failures: list[str] = []
     windows_tried = 0
-    for client in clients:
-        retries_before = client.stats.retries
-        organization_id = fetch_organization(client).item(0, "id")
-        result.organizations.append(organization_id)
-        for start, end in request_windows(first_day, last_day, report.days_per_request(**fetch_options)):
+    with _Writer(warehouse_path) as writer:
+        for client in clients:
+            windows_tried += _ingest_organization(
+                report, client, writer, first_day, last_day, run_id, progress, fetch_options, result, failures
+            )
+    result.warnings = sorted(set(result.warnings))
+    if len(failures) == 1:
+        others = f"the other {windows_tried - 1} window(s) were loaded" if windows_tried > 1 else "it was the only window"
+        raise WindowLoadError(
+            f"{failures[0].rstrip('.')}. Nothing of these days was committed ({others}); "
+            "fix the cause and re-run the same range."
+        )
+    if failures:
+        raise WindowLoadError(
+            f"{len(failures)} of {windows_tried} request windows could not be loaded; nothing of them was committed "
+            f"(the others were loaded); fix the cause and re-run the same range: " + " ;; ".join(failures)
+        )
+    return result
+
+
+def _ingest_organization(
+    report: Report,
+    client: AdminApiClient,
+    writer: _Writer,
+    first_day: date,
+    last_day: date,
+    run_id: str | None,
+    progress: Progress,
+    fetch_options: dict[str, object],
+    result: IngestResult,
+    failures: list[str],
+) -> int:
+    """Every window of one organization, into `result` and `failures`; returns the windows tried."""
+    retries_before = client.stats.retries
+    organization_id = fetch_organization(client).item(0, "id")
+    result.organizations.append(organization_id)
+    windows = request_windows(first_day, last_day, report.days_per_request(**fetch_options))
+    fetch = partial(report.fetch, client, **fetch_options)
+    windows_tried = 0
+    with closing(_fetched_ahead(fetch, windows)) as fetched_windows:
+        for start, end, fetched in fetched_windows:
             windows_tried += 1
             where = f"{report.table} for organization {organization_id}, partitions {_day_span(start, end)}"
             try:
-                window = report.fetch(client, start, end, **fetch_options)
-                days = _load_window(report, window, organization_id, warehouse_path, run_id)
+                if isinstance(fetched, Exception):
+                    raise fetched
+                window = fetched
+                days = _load_window(report, window, organization_id, writer.connection(), run_id)
             except WINDOW_ERRORS as exc:
                 failures.append(f"{where}: {exc}")
                 request_id = getattr(exc, "request_id", None)
@@ -161,21 +205,58 @@ def _ingest_report(
                 f"{report.table} {_day_span(window.start, window.end)}: {rows} rows, {window.pages} page(s)"
                 + (f", restated {', '.join(restated)}" if restated else "")
             )
-        result.requests += 1  # the /me call
-        result.retries += client.stats.retries - retries_before
-    result.warnings = sorted(set(result.warnings))
-    if len(failures) == 1:
-        others = f"the other {windows_tried - 1} window(s) were loaded" if windows_tried > 1 else "it was the only window"
-        raise WindowLoadError(
-            f"{failures[0].rstrip('.')}. Nothing of these days was committed ({others}); "
-            "fix the cause and re-run the same range."
-        )
-    if failures:
-        raise WindowLoadError(
-            f"{len(failures)} of {windows_tried} request windows could not be loaded; nothing of them was committed "
-            f"(the others were loaded); fix the cause and re-run the same range: " + " ;; ".join(failures)
-        )
-    return result
+    result.requests += 1  # the /me call
+    result.retries += client.stats.retries - retries_before
+    return windows_tried
+
+
+def _fetched_ahead(
+    fetch: Callable[[datetime, datetime], FetchedWindow], windows: Iterable[tuple[datetime, datetime]]
+) -> Iterator[tuple[datetime, datetime, FetchedWindow | Exception]]:
+    """(start, end, the fetched window or the error its fetch raised), in order.
+
+    Each window is fetched in a background thread as soon as the previous window's fetch has
+    ended, so it overlaps the caller's writing of that previous window (DuckDB and polars release
+    the GIL). The requests are the same, in the same order, as fetching one window at a time:
+    after an error that stops the ingest (anything but WINDOW_ERRORS) nothing more is requested.
+    """
+    windows = iter(windows)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch-window") as pool:
+        upcoming = next(windows, None)
+        pending = pool.submit(fetch, *upcoming) if upcoming else None
+        while upcoming and pending:
+            start, end = upcoming
+            try:
+                fetched: FetchedWindow | Exception = pending.result()
+            except Exception as exc:  # handed to the caller in order, as if raised by its own fetch
+                fetched = exc
+            upcoming = next(windows, None)
+            if isinstance(fetched, Exception) and not isinstance(fetched, WINDOW_ERRORS):
+                upcoming = None
+            pending = pool.submit(fetch, *upcoming) if upcoming else None
+            yield start, end, fetched
+
+
+class _Writer:
+    """The ingest's one warehouse connection, opened at the first window that loads (so an ingest
+    that fails before any data, a rejected key say, leaves no warehouse behind) and closed at the end."""
+
+    def __init__(self, warehouse_path: str | Path):
+        self._path = warehouse_path
+        self._stack = ExitStack()
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = self._stack.enter_context(connect(self._path))
+            ensure_schema(self._con)
+        return self._con
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
 
 
 def ingest_entities(
@@ -217,7 +298,7 @@ def _ingest_entities(clients: list[AdminApiClient], warehouse_path: str | Path, 
 
 
 def _load_window(
-    report: Report, window: FetchedWindow, organization_id: str, warehouse_path: str | Path, run_id: str | None
+    report: Report, window: FetchedWindow, organization_id: str, con: duckdb.DuckDBPyConnection, run_id: str | None
 ) -> list:
     tables = tuple(
         TableRows(table, window.tables[table], time_column) for table, time_column in report.time_columns.items()
@@ -232,10 +313,7 @@ def _load_window(
         schema_warnings=tuple(window.drift.warnings()),
         run_id=run_id,
     )
-    with connect(warehouse_path) as con:
-        ensure_schema(con)
-        return replace_window(con, load, datetime.now(UTC))
-
+    return replace_window(con, load, datetime.now(UTC))
 
 
 def _day_span(start: datetime, end: datetime) -> str:

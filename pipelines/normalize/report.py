@@ -4,8 +4,9 @@ A page is `{data: [{starting_at, ending_at, results: [row, ...]}], has_more, nex
 `read_report` turns it into one frame row per result, with the bucket bounds as UTC
 timestamps, in ONE polars parse of the bytes against a fixed schema (the fastest way,
 dagster-duckdb-notes §5.2). A fixed schema coerces silently, though (`1.5` and `true` read
-as 1 into Int64, numbers read as text into String, unknown keys vanish: §5.3), so two
-regex scans of the same text guard it, both in polars' Rust regex engine:
+as 1 into Int64, numbers read as text into String, unknown keys vanish: §5.3), so regex
+scans of the same text guard it, all in one polars query (Rust regex engine, scans in
+parallel) that runs in polars' threads while this thread parses the page:
 - each measure key must hold a literal of the right kind (a non-negative integer, a string);
 - keys outside the schema send the page down a `json.loads` path that keeps them per row
   in `extras` and counts them as drift. Pages without them never pay for that.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipelines.normalize.columns import parse_timestamps, require_values
-from pipelines.normalize.drift import Shape, SchemaDrift, drift_and_extras, key_names, object_keys
+from pipelines.normalize.drift import Shape, SchemaDrift, drift_and_extras, key_counts, key_names
 from pipelines.normalize.pages import MalformedPage, ReportPage, has_more_value, parse_json, preview, read_json
 
 # Starts of values that are not a plain non-negative integer (`-1`, `1.5`, `1e3`, `"1"`,
@@ -54,10 +55,27 @@ def read_report(body: bytes, report: ReportFormat) -> ReportPage:
         text = body.decode()
     except UnicodeDecodeError as error:
         raise MalformedPage(f"body is not UTF-8 text: {error}; body starts {preview(body)}") from error
-    _require_literals(text, report.counts, _NOT_A_COUNT, "a non-negative integer")
-    _require_literals(text, report.strings, _NOT_A_STRING, "a string")
-
-    page = read_json(body, report.page_schema)
+    page_shape = _shape(pl.Struct(report.page_schema))
+    screens = (
+        pl.LazyFrame({"text": [text]})
+        .select(
+            bad_count=_bad_literal(report.counts, _NOT_A_COUNT),
+            bad_string=_bad_literal(report.strings, _NOT_A_STRING),
+            **key_counts("text", key_names(page_shape), escapes="\\" in text),
+        )
+        .collect(background=True)
+    )
+    try:
+        page: pl.DataFrame | None = read_json(body, report.page_schema)
+        parse_error = None
+    except MalformedPage as error:  # reported after the literal checks, which come first
+        page, parse_error = None, error
+    screen = screens.fetch_blocking().row(0, named=True)
+    for found, expected in ((screen["bad_count"], "a non-negative integer"), (screen["bad_string"], "a string")):
+        if found is not None:
+            raise MalformedPage(f"expected {expected}, found {found}")
+    if page is None:
+        raise parse_error
     has_more, next_page = has_more_value(page["has_more"][0]), page["next_page"][0]
     if page["data"].null_count():  # (indexing [0] would build the whole list in Python)
         raise MalformedPage("data is missing or null")
@@ -72,8 +90,7 @@ def read_report(body: bytes, report: ReportFormat) -> ReportPage:
         .unnest("results")
     )
 
-    page_shape = _shape(pl.Struct(report.page_schema))
-    if object_keys(text) <= key_names(page_shape):
+    if screen["key_ends"] == screen["known_keys"]:
         return ReportPage(rows.with_columns(extras=pl.lit(None, pl.String)), has_more, next_page, SchemaDrift())
     parsed = parse_json(body)
     results = [row for bucket in parsed["data"] for row in bucket["results"]]
@@ -84,15 +101,13 @@ def read_report(body: bytes, report: ReportFormat) -> ReportPage:
     return ReportPage(rows, has_more, next_page, drift)
 
 
-def _require_literals(text: str, keys: Iterable[str], bad_value: str, expected: str) -> None:
-    """Raise if any of `keys` (plain names), anywhere in the page, holds a `bad_value`."""
+def _bad_literal(keys: Iterable[str], bad_value: str) -> pl.Expr:
+    """The first of `keys` (plain names), anywhere in the page, holding a `bad_value`, with
+    what follows it (null when there is none)."""
     keys = list(keys)
     if not keys:
-        return
-    pattern = rf'("(?:{"|".join(keys)})"\s*:\s*{bad_value}[^,}}\]]{{0,24}})'
-    found = pl.Series([text]).str.extract(pattern, 1).item()
-    if found is not None:
-        raise MalformedPage(f"expected {expected}, found {found}")
+        return pl.lit(None, pl.String)
+    return pl.col("text").str.extract(rf'("(?:{"|".join(keys)})"\s*:\s*{bad_value}[^,}}\]]{{0,24}})', 1)
 
 
 def _shape(dtype: pl.DataType) -> Shape | None:
