@@ -1,7 +1,7 @@
 """Anthropic Admin API usage and cost data into a DuckDB warehouse, orchestrated by Dagster."""
 
-from pipelines.memory import return_freed_memory
+from pipelines.memory import cap_malloc_arenas
 
 __version__ = "0.1.0"
 
-return_freed_memory()  # before anything imports polars
+cap_malloc_arenas()  # before the worker threads start
