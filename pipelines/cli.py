@@ -144,14 +144,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from pipelines.sync import REPORT_NAMES, SyncRange, run_sync
+    from pipelines.sync import SyncRange, check_reports, run_sync
 
     settings = Settings.load(config_file=args.config)
     _check_keys(settings.require_keys())
     sync_range = SyncRange.resolve(settings, args.start, args.end)
-    reports = tuple(name.strip() for name in args.reports.split(",") if name.strip())
-    if unknown := sorted(set(reports) - set(REPORT_NAMES)):
-        raise ConfigError(f"unknown report(s) {', '.join(unknown)}; choose from {', '.join(REPORT_NAMES)}")
+    reports = check_reports(tuple(name.strip() for name in args.reports.split(",") if name.strip()))
     if args.wait < 0:
         raise ConfigError("--wait must be >= 0 seconds")
     with _exclusive(settings.warehouse_path, args.wait):

@@ -47,6 +47,13 @@ class SyncRange:
         return cls(first_day, last_day)
 
 
+def check_reports(reports: tuple[str, ...]) -> tuple[str, ...]:
+    """The report names, or a ConfigError naming the unknown ones (before any request or lock)."""
+    if unknown := sorted(set(reports) - set(REPORT_NAMES)):
+        raise ConfigError(f"unknown report(s) {', '.join(unknown)}; choose from {', '.join(REPORT_NAMES)}")
+    return reports
+
+
 def run_sync(
     settings: Settings,
     sync_range: SyncRange,
@@ -62,9 +69,7 @@ def run_sync(
     Admin keys are read from ANTHROPIC_ADMIN_KEY when the run starts (never from Dagster config).
     Raises the underlying error (AdminApiError, WindowLoadError, ...) when a step fails.
     """
-    unknown = sorted(set(reports) - set(REPORT_NAMES))
-    if unknown:
-        raise ConfigError(f"unknown report(s) {', '.join(unknown)}; choose from {', '.join(REPORT_NAMES)}")
+    check_reports(reports)
     resources = resources_from_settings(settings)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     # Dagster's console logger stays quiet: progress comes from the `pipelines.progress` logger
