@@ -28,9 +28,9 @@ class WarehouseBusyError(RuntimeError):
 
 
 # DuckDB's own memory ceiling per connection (its default is 80% of the machine's RAM, so a mart
-# build over a year of hourly usage took 1.4 GB); above it, DuckDB spills to `<warehouse>.tmp/`. The
-# rest of a sync (Python, Dagster, one window of pages) stays under ~600 MB, hence the pipeline's
-# 1 GiB peak RSS budget holds with room to spare.
+# build over a year of hourly usage took 1.4 GB); above it, DuckDB spills to `<warehouse>.tmp/`.
+# The rest of a sync's memory is Python, Dagster and the pages being parsed (see the README's
+# Performance section for the measured peak).
 DUCKDB_MEMORY_LIMIT = "512MB"
 
 # How long a step waits for another sync writing the same warehouse before it gives up.
@@ -89,8 +89,9 @@ def writer_lock(
 ) -> Iterator[None]:
     """Hold the warehouse's exclusive writer lock: one sync at a time writes a warehouse.
 
-    DuckDB's own lock only covers one connection, and a sync opens one per window, so two syncs
-    would otherwise interleave their windows and entity snapshots. This advisory lock (flock on
+    DuckDB's own lock only covers one open connection, and a sync opens several in turn (entity
+    snapshots, each report's ingest, the marts, the publication), so two syncs would otherwise
+    interleave them. This advisory lock (flock on
     `<warehouse>.lock`) is held for a whole sync, or a whole Dagster step; the kernel releases it
     when the holder exits, even on SIGKILL, so a crash never leaves a stale lock. Re-entrant within
     a process (the CLI holds it around the run, the steps inside take it again). Waits at most
