@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.assets import entity_snapshots, report_asset
-from pipelines.defs.marts import MART_CHECKS, marts
+from pipelines.defs.marts import marts
 from pipelines.defs.resources import resources_from_settings
 from pipelines.defs.schedules import lookback_schedule
 from pipelines.defs.serving import serving_snapshot
@@ -38,7 +38,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     marts_job = dg.define_asset_job("build_marts", selection=ends_with)
     return dg.Definitions(
         assets=[*usage_and_cost, *claude_code, entity_snapshots, marts, serving_snapshot],
-        asset_checks=MART_CHECKS,
         jobs=[usage_and_cost_job, claude_code_job, entities_job, marts_job],
         schedules=[
             dg.ScheduleDefinition(

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 
 from pipelines.defs.assets import entity_snapshots
-from pipelines.defs.marts import MART_CHECKS, marts as mart_assets
+from pipelines.defs.marts import marts as mart_assets
 from pipelines.defs.resources import resources_from_settings
 from pipelines.defs.schedules import PARTITION_RANGE_END, PARTITION_RANGE_START, lookback_range
 from pipelines.defs.serving import serving_snapshot
@@ -80,7 +80,7 @@ def run_sync(
         results.append(_materialize([entity_snapshots], resources, instance, run_config, tags={}))
     selected = [asset for asset in report_assets(settings) if asset.key.path[-1] in reports]
     # The marts and the publication end the reports' run, as they end every scheduled run (or run alone).
-    mart_steps = [mart_assets, *MART_CHECKS, serving_snapshot] if marts else []
+    mart_steps = [mart_assets, serving_snapshot] if marts else []
     if selected:
         tags = {
             PARTITION_RANGE_START: sync_range.first_day.isoformat(),

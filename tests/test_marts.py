@@ -21,6 +21,8 @@ import pytest
 
 from pipelines.defs.marts import MART_CHECKS, MART_TABLES, asset_key, marts
 from pipelines.defs.resources import resources_from_settings
+from pipelines.load.warehouse import connect
+from pipelines.marts import build_marts
 from pipelines.definitions import build_definitions
 from pipelines.prices import load_price_table
 from pipelines.settings import Settings
@@ -29,7 +31,7 @@ from pipelines.simulator.billing import TOKEN_TYPES
 from pipelines.simulator.traffic import DIMENSIONS, USAGE_METRICS
 from pipelines.sync import SyncRange, run_sync
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
-from tests.warehouse_helpers import scalar
+from tests.warehouse_helpers import scalar, tables_that_differ
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 ARCHIVED_DAY = date(2025, 10, 30)  # the day before "Legacy Prototypes" was archived
@@ -88,11 +90,21 @@ def execute(path: Path, sql: str) -> None:
         con.execute(sql)
 
 
+def record_reload(path: Path, table: str, day: str) -> None:
+    """Log a new load of a raw partition, as the loader does with the rows it replaces: the next
+    (incremental) marts build rebuilds that day."""
+    execute(path, f"""
+        INSERT INTO raw.load_log BY NAME
+        SELECT * REPLACE (now() AS loaded_at) FROM raw.load_log
+        WHERE table_name = '{table}' AND partition_date = DATE '{day}'
+        ORDER BY loaded_at DESC LIMIT 1""")
+
+
 def materialize_marts(path: Path, *, checks_only: bool = False, budgets: dict | None = None) -> dg.ExecuteInProcessResult:
     """Rebuild the marts (or only run their checks) through Dagster, as the sync and the jobs do."""
     settings = Settings.from_mapping({"warehouse_path": str(path), "budgets": budgets or {}})
     return dg.materialize(
-        [marts, *MART_CHECKS],
+        [marts],
         selection=dg.AssetSelection.all_asset_checks() if checks_only else None,
         resources=resources_from_settings(settings),
         instance=dg.DagsterInstance.ephemeral(),
@@ -411,6 +423,7 @@ def test_checks_warn_about_spend_on_an_unknown_workspace_and_estimates_off_the_b
         INSERT INTO raw.cost_report SELECT * REPLACE ('wrkspc_01UnknownToEveryList' AS workspace_id,
             1250 AS amount_cents, 12.5 AS amount_usd)
         FROM raw.cost_report WHERE cost_type = 'tokens' AND bucket_start = '2026-11-12' LIMIT 1""")
+    record_reload(warehouse_copy, "raw.cost_report", "2026-11-12")
     result = materialize_marts(warehouse_copy)
     failed = failed_checks(result)
     assert set(failed) == {("marts/cost_allocation", "unknown_ids"), ("marts/cost_reconciliation", "estimate_within_tolerance")}
@@ -473,6 +486,73 @@ def test_every_scheduled_run_ends_with_the_marts_their_checks_and_a_publication(
     assert scalar(serving, "SELECT sum(cost_usd) FROM marts.workspace_daily_cost") == scalar(
         path, "SELECT sum(cost_usd) FROM marts.workspace_daily_cost"
     )
+
+
+# ##### TESTS: incremental builds
+
+
+def failed_rows(evaluation: dg.AssetCheckEvaluation) -> list[dict[str, str]]:
+    """The first violations a check listed (a Markdown table in its metadata) as dicts."""
+    lines = [line.strip().strip("|").split("|") for line in evaluation.metadata["first_violations"].value.splitlines()]
+    header = [cell.strip() for cell in lines[0]]
+    return [dict(zip(header, (cell.strip() for cell in line), strict=True)) for line in lines[2:]]
+
+
+def materialization_metadata(result: dg.ExecuteInProcessResult, table: str) -> dict:
+    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key == asset_key(table)]
+    return {name: value.value for name, value in event.materialization.metadata.items()}
+
+
+def test_an_incremental_build_after_restated_days_equals_a_full_rebuild(warehouse_copy, tmp_path):
+    # Two days restated by the API and loaded again: a day of this month costs more, and a day of
+    # last month (already exported to FOCUS after its billing period) used more tokens.
+    execute(warehouse_copy, """
+        UPDATE raw.cost_report SET amount_usd = amount_usd * 2, amount_cents = amount_cents * 2
+        WHERE CAST(bucket_start AS DATE) = DATE '2026-11-12' AND cost_type = 'tokens';
+        UPDATE raw.messages_usage SET output_tokens = output_tokens + 1000
+        WHERE CAST(bucket_start AS DATE) = DATE '2026-10-05'""")
+    record_reload(warehouse_copy, "raw.cost_report", "2026-11-12")
+    record_reload(warehouse_copy, "raw.messages_usage", "2026-10-05")
+    result = materialize_marts(warehouse_copy)
+    metadata = materialization_metadata(result, "marts.cost_allocation")
+    assert (metadata["build"], metadata["days_rebuilt"]) == ("incremental", 2)
+    # the doubled bill and the extra tokens no longer match at list price: a warning, on those days only
+    failed = failed_checks(result)
+    assert set(failed) == {("marts/cost_reconciliation", "estimate_within_tolerance")}
+    assert {row["date"] for row in failed_rows(failed[("marts/cost_reconciliation", "estimate_within_tolerance")])} \
+        == {"2026-10-05", "2026-11-12"}
+    rechecked = {evaluation.metadata["days_checked"].value for evaluation in result.get_asset_check_evaluations()
+                 if evaluation.check_name == "cost_allocation_sums_to_bill"}
+    assert rechecked == {"the 2 day(s) rebuilt"}
+
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    shutil.copy(warehouse_copy, rebuilt)
+    with connect(rebuilt) as con:
+        assert build_marts(con, full=True).is_full
+    assert tables_that_differ(warehouse_copy, rebuilt, ("intermediate", "marts"), frozenset({"x_ExportedAt"})) == []
+    assert scalar(warehouse_copy, "SELECT sum(cost_usd) FROM marts.workspace_daily_cost WHERE date = '2026-11-12'") == \
+        scalar(warehouse_copy, "SELECT sum(amount_usd) FROM raw.cost_report WHERE CAST(bucket_start AS DATE) = '2026-11-12'")
+
+
+def test_a_build_with_nothing_new_rewrites_no_day_and_an_entity_change_rebuilds_every_day(warehouse_copy):
+    assert materialization_metadata(materialize_marts(warehouse_copy), "marts.user_daily_cost")["days_rebuilt"] == 0
+    execute(warehouse_copy, "UPDATE raw.workspaces SET name = name || ' (renamed)' WHERE is_current")
+    metadata = materialization_metadata(materialize_marts(warehouse_copy), "marts.user_daily_cost")
+    assert metadata["build"] == "full" and "entity" in metadata["build_reason"]
+    assert scalar(warehouse_copy, "SELECT bool_and(workspace_name LIKE '% (renamed)') FROM marts.workspace_daily_cost "
+                                  "WHERE date = '2026-10-01' AND NOT is_default_workspace")
+
+
+def test_an_incremental_build_never_hides_violations_on_days_it_did_not_rebuild(warehouse_copy):
+    execute(warehouse_copy, "INSERT INTO marts.cost_allocation SELECT * FROM marts.cost_allocation "
+                            "WHERE date = '2026-10-03' LIMIT 1")
+    assert ("marts/cost_allocation", "grain_is_unique") in failed_checks(materialize_marts(warehouse_copy, checks_only=True))
+    record_reload(warehouse_copy, "raw.cost_report", "2026-11-12")
+    result = materialize_marts(warehouse_copy)
+    assert materialization_metadata(result, "marts.cost_allocation")["build"] == "incremental"
+    failed = failed_checks(result)
+    assert failed[("marts/cost_allocation", "grain_is_unique")].metadata["days_checked"].value == "every day"
+    assert failed[("marts/cost_allocation", "grain_is_unique")].metadata["violations"].value == 1
 
 
 # ##### TESTS: FOCUS

@@ -6,13 +6,9 @@ from pathlib import Path
 
 import duckdb
 
-REPORT_TABLES = (
-    "raw.messages_usage",
-    "raw.cost_report",
-    "raw.claude_code_usage",
-    "raw.claude_code_model_usage",
-    "raw.claude_code_tool_actions",
-)
+from pipelines.marts import RAW_DAY_COLUMNS
+
+REPORT_TABLES = tuple(RAW_DAY_COLUMNS)  # raw.messages_usage, raw.cost_report, raw.claude_code_*
 ENTITY_TABLES = (
     "raw.organization",
     "raw.users",
@@ -48,3 +44,27 @@ def scalar(path: Path, sql: str, params: list | None = None):
     with duckdb.connect(str(path), read_only=True) as con:
         ((value,),) = con.execute(sql, params or []).fetchall()
         return value
+
+
+def tables_that_differ(path: Path, other: Path, schemas: tuple[str, ...], ignore: frozenset[str] = frozenset()) -> list[str]:
+    """The tables of ``schemas`` whose rows (as multisets, columns in ``ignore`` left out) differ
+    between two DuckDB files, or that only one of them has."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        con.execute(f"ATTACH '{other}' AS other (READ_ONLY)")
+        listed = ", ".join(f"'{schema}'" for schema in schemas)
+        tables = "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE database_name = ? " \
+                 f"AND schema_name IN ({listed})"
+        mine, theirs = ({name for (name,) in con.execute(tables, [db]).fetchall()}
+                        for db in (con.execute("SELECT current_database()").fetchone()[0], "other"))
+        differ = sorted(mine ^ theirs)
+        for table in sorted(mine & theirs):
+            excluded = [name for (name,) in con.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall()
+                        if name in ignore]
+            select = f"SELECT * EXCLUDE ({', '.join(excluded)})" if excluded else "SELECT *"
+            ((count,),) = con.execute(
+                f"SELECT count(*) FROM (({select} FROM {table} EXCEPT ALL {select} FROM other.{table}) "
+                f"UNION ALL ({select} FROM other.{table} EXCEPT ALL {select} FROM {table}))"
+            ).fetchall()
+            if count:
+                differ.append(table)
+        return differ

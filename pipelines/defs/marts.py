@@ -1,9 +1,10 @@
 """The marts as Dagster assets, and their checks.
 
 One multi-asset builds every table of ``sql/intermediate/`` and ``sql/marts/`` in one step and one
-transaction (``pipelines.marts.build_marts``); its asset specs, descriptions, grains and
-dependencies all come from the SQL files, so adding a mart is adding a file. Every check of
-``pipelines.marts.mart_checks`` becomes an ``@asset_check`` on its table's asset.
+transaction (``pipelines.marts.build_marts``, incremental where it can be); its asset specs,
+descriptions, grains and dependencies all come from the SQL files, so adding a mart is adding a
+file. Every check of ``pipelines.marts.mart_checks`` is a check spec of that multi-asset, run in
+the same step right after the build (selecting only checks re-runs them without a build).
 """
 
 import dagster as dg
@@ -15,7 +16,7 @@ from pipelines.defs.table_metadata import column_schema
 from pipelines.extract.entities import ENTITY_KEYS
 from pipelines.ingest import CLAUDE_CODE, COST_REPORT, MESSAGES_USAGE
 from pipelines.load.warehouse import connect
-from pipelines.marts import MartCheck, build_marts, find_violations, mart_checks, mart_tables
+from pipelines.marts import CheckResult, MartCheck, build_marts, mart_checks, mart_tables, run_checks
 
 # The raw asset that writes each raw table.
 RAW_ASSET_KEYS: dict[str, dg.AssetKey] = {
@@ -31,6 +32,11 @@ def asset_key(table: str) -> dg.AssetKey:
 
 
 MART_TABLES = mart_tables()
+MART_CHECKS = mart_checks()
+
+
+def check_key(check: MartCheck) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(asset_key(check.table), check.name)
 
 
 @dg.multi_asset(
@@ -42,50 +48,67 @@ MART_TABLES = mart_tables()
             description=table.description,
             deps=sorted({asset_key(read) for read in table.reads}, key=lambda key: key.to_user_string()),
             kinds={"duckdb", "sql"},
-            metadata={"table": table.table, "grain": ", ".join(table.grain)},
+            metadata={"table": table.table, "grain": ", ".join(table.grain),
+                      "incremental_by": table.incremental_by or "rebuilt whole"},
         )
         for table in MART_TABLES
     ],
+    check_specs=[dg.AssetCheckSpec(check.name, asset=asset_key(check.table), description=check.description)
+                 for check in MART_CHECKS],
+    can_subset=True,  # only the checks: re-checks the marts as they are, without a build
     pool="warehouse_writer",
 )
 def marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mart_options: MartOptionsResource):
-    """Rebuild every intermediate and mart table from the raw tables in one transaction."""
+    """Bring every intermediate and mart table up to date with the raw tables in one transaction
+    (only the days loaded since the last build, unless an input besides the report rows changed),
+    then run the selected checks in the same step, on the days the build rewrote where that is exact."""
+    checks = [check for check in MART_CHECKS if check_key(check) in context.selected_asset_check_keys]
+    build = None
     with connect(warehouse.path) as con:
-        row_counts = build_marts(con, mart_options.budgets())
-        columns = {table: column_schema(con, table) for table in row_counts}
-    context.log.info(f"built {len(row_counts)} tables")
-    PROGRESS_LOGGER.info(f"marts: built {len(row_counts)} tables")
-    for table, rows in row_counts.items():
-        yield dg.MaterializeResult(
-            asset_key=asset_key(table), metadata={"dagster/row_count": rows, "dagster/column_schema": columns[table]}
-        )
+        if context.selected_asset_keys:
+            build = build_marts(con, mart_options.budgets())
+            columns = {table: column_schema(con, table) for table in build.row_counts}
+        results = run_checks(con, checks, build)
+    if build is not None:
+        how = (f"full ({build.reason})" if build.is_full
+               else f"incremental: {len(build.days)} changed day(s){_span(build.days)}")
+        context.log.info(f"built {len(build.row_counts)} tables, {how}")
+        PROGRESS_LOGGER.info(f"marts: built {len(build.row_counts)} tables, {how}")
+        for table, rows in build.row_counts.items():
+            if asset_key(table) in context.selected_asset_keys:
+                yield dg.MaterializeResult(
+                    asset_key=asset_key(table),
+                    metadata={"dagster/row_count": rows, "dagster/column_schema": columns[table],
+                              "build": "full" if build.is_full else "incremental", "build_reason": build.reason,
+                              "days_rebuilt": len(build.days)},
+                )
+    for result in results:
+        yield _check_result(result)
 
 
-def mart_asset_check(check: MartCheck) -> dg.AssetChecksDefinition:
-    """An asset check that passes when the check's SQL finds no violating rows."""
-    severity = dg.AssetCheckSeverity.WARN if check.severity == "WARN" else dg.AssetCheckSeverity.ERROR
-
-    @dg.asset_check(asset=asset_key(check.table), name=check.name, description=check.description)
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with connect(warehouse.path, read_only=True) as con:
-            violations, first = find_violations(con, check)
-        if violations:
-            message = f"check {check.table} {check.name} ({check.severity}): {violations} row(s) listed in its metadata"
-            context.log.warning(message)
-            PROGRESS_LOGGER.warning(message)
-        return dg.AssetCheckResult(
-            passed=violations == 0,
-            severity=severity,
-            metadata={
-                "violations": violations,
-                "first_violations": dg.MetadataValue.md(_markdown(first) if violations else "none"),
-            },
-        )
-
-    return _check
+def _check_result(result: CheckResult) -> dg.AssetCheckResult:
+    """The check's outcome; a violation is logged as a warning whatever its severity (ERROR checks
+    do not stop the run: the publication of a day with a warning beats no publication)."""
+    check = result.check
+    if result.violations:
+        message = f"check {check.table} {check.name} ({check.severity}): {result.violations} row(s) listed in its metadata"
+        PROGRESS_LOGGER.warning(message)
+    days = "every day" if result.days_checked is None else f"the {len(result.days_checked)} day(s) rebuilt"
+    return dg.AssetCheckResult(
+        asset_key=asset_key(check.table),
+        check_name=check.name,
+        passed=result.violations == 0,
+        severity=dg.AssetCheckSeverity.WARN if check.severity == "WARN" else dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "violations": result.violations,
+            "days_checked": days,
+            "first_violations": dg.MetadataValue.md(_markdown(result.first_violations) if result.violations else "none"),
+        },
+    )
 
 
-MART_CHECKS = [mart_asset_check(check) for check in mart_checks()]
+def _span(days: list) -> str:
+    return f" ({days[0]} .. {days[-1]})" if days else ""
 
 
 def _markdown(frame: pl.DataFrame) -> str:

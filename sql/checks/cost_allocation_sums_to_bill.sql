@@ -2,6 +2,7 @@
 -- to its billed cost. Lists the cells that do not.
 -- Asset: marts.cost_allocation
 -- Severity: ERROR
+-- Incremental: date
 WITH allocated AS (
     SELECT organization_id, date, workspace_id, cost_type, model, token_type, service_tier,
            context_window, inference_geo, sum(cost_usd) AS allocated_usd

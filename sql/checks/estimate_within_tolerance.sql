@@ -3,6 +3,7 @@
 -- $0.01). Lists the largest differences first.
 -- Asset: marts.cost_reconciliation
 -- Severity: WARN
+-- Incremental: date
 SELECT organization_id, date, workspace_id, workspace_name, billed_usd, usage_at_list_usd,
        unexplained_usd, unpriced_tokens
 FROM marts.cost_reconciliation

@@ -2,6 +2,7 @@
 -- bill) for every charge day exactly. Lists the days where it does not.
 -- Asset: marts.focus_costs
 -- Severity: ERROR
+-- Incremental: date
 WITH bill AS (
     SELECT organization_id, CAST(bucket_start AS DATE) AS date, sum(amount_usd) AS billed_usd
     FROM raw.cost_report

@@ -2,6 +2,7 @@
 -- days and workspaces where they do not.
 -- Asset: marts.user_daily_cost
 -- Severity: ERROR
+-- Incremental: date
 WITH users AS (
     SELECT organization_id, date, workspace_id, sum(cost_usd) AS users_usd
     FROM marts.user_daily_cost

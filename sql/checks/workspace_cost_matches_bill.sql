@@ -2,6 +2,7 @@
 -- where they do not.
 -- Asset: marts.workspace_daily_cost
 -- Severity: ERROR
+-- Incremental: date
 WITH bill AS (
     SELECT organization_id, CAST(bucket_start AS DATE) AS date, sum(amount_usd) AS billed_usd
     FROM raw.cost_report

@@ -2,6 +2,7 @@
 -- tier, context window, geo), the finest grain usage can be matched on. Non-token costs (web search,
 -- code execution, session usage) have no model or token type. The default workspace under its real ID.
 -- Grain: organization_id, date, workspace_id, cost_type, model, token_type, service_tier, context_window, inference_geo
+-- Incremental: date
 CREATE OR REPLACE TABLE intermediate.int_billed_cost_cells AS
 WITH default_workspaces AS (
     SELECT DISTINCT organization_id, workspace_id FROM marts.dim_workspaces WHERE is_default

@@ -1,6 +1,7 @@
 -- Messages usage rolled up from its buckets to UTC days, keeping every usage dimension; the
 -- default workspace (null in the report) under its real ID.
 -- Grain: organization_id, date, workspace_id, api_key_id, account_id, service_account_id, model, service_tier, context_window, inference_geo, speed
+-- Incremental: date
 CREATE OR REPLACE TABLE intermediate.int_usage_daily AS
 WITH default_workspaces AS (
     SELECT DISTINCT organization_id, workspace_id FROM marts.dim_workspaces WHERE is_default

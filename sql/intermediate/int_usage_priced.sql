@@ -4,6 +4,7 @@
 -- Priority (and any other unlisted) tier is priced at the standard rate and geos other than 'us'
 -- at the global rate; tokens of a model the price table does not know have NULL estimates.
 -- Grain: organization_id, date, workspace_id, api_key_id, account_id, service_account_id, model, service_tier, context_window, inference_geo, speed, token_type
+-- Incremental: date
 CREATE OR REPLACE TABLE intermediate.int_usage_priced AS
 WITH usage_columns (usage_column, token_type) AS (
     VALUES

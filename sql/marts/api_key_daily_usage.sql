@@ -3,6 +3,7 @@
 -- unallocated there), and the key's name, status and owner as of that day. api_key_id NULL is
 -- Console/Workbench usage; a key no entity list knows has NULL name and status.
 -- Grain: organization_id, date, workspace_id, api_key_id
+-- Incremental: date
 CREATE OR REPLACE TABLE marts.api_key_daily_usage AS
 WITH usage AS (
     SELECT

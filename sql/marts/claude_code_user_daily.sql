@@ -7,6 +7,7 @@
 -- Informational only: this usage is already inside the API usage and its billed cost, so the
 -- estimated cost here is never added to billed totals.
 -- Grain: organization_id, date, actor_type, actor
+-- Incremental: date
 CREATE OR REPLACE TABLE marts.claude_code_user_daily AS
 WITH records AS (
     SELECT

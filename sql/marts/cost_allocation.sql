@@ -17,9 +17,18 @@
 -- why: service_account (workload identity), console (no key: Console/Workbench),
 -- key_owned_by_service_account, key_without_owner, unknown_api_key, or the unallocated reason.
 -- Grain: organization_id, date, workspace_id, cost_type, model, token_type, service_tier, context_window, inference_geo, allocation_status, api_key_id, account_id, service_account_id
+-- Incremental: date
 CREATE OR REPLACE TABLE marts.cost_allocation AS
-WITH cells AS (
-    SELECT *, row_number() OVER () AS cell_id FROM intermediate.int_billed_cost_cells
+WITH cells AS NOT MATERIALIZED (
+    -- numbered within their day in grain order (the same numbers wherever the CTE is inlined), so
+    -- that a build of some days reads only those days
+    SELECT
+        *,
+        row_number() OVER (
+            PARTITION BY organization_id, date
+            ORDER BY workspace_id, cost_type, model, token_type, service_tier, context_window, inference_geo
+        ) AS cell_id
+    FROM intermediate.int_billed_cost_cells
 ),
 
 cell_usage AS (
@@ -35,6 +44,8 @@ cell_usage AS (
 recipients AS (
     -- who used the cell's token type in the cell; the cell's cost in units of 1e-14 USD
     SELECT
+        c.organization_id,
+        c.date,
         c.cell_id,
         CAST(abs(c.cost_usd) * 100000000000000 AS HUGEINT)  AS cell_units,
         u.api_key_id,
@@ -57,19 +68,19 @@ recipients AS (
 floor_shares AS (
     SELECT
         *,
-        sum(tokens) OVER (PARTITION BY cell_id)                             AS cell_tokens,
-        cell_units * tokens // sum(tokens) OVER (PARTITION BY cell_id)      AS floor_units,
-        cell_units * tokens % sum(tokens) OVER (PARTITION BY cell_id)       AS remainder
+        sum(tokens) OVER (PARTITION BY organization_id, date, cell_id)                             AS cell_tokens,
+        cell_units * tokens // sum(tokens) OVER (PARTITION BY organization_id, date, cell_id)      AS floor_units,
+        cell_units * tokens % sum(tokens) OVER (PARTITION BY organization_id, date, cell_id)       AS remainder
     FROM recipients
 ),
 
 shares AS (
     SELECT
-        cell_id, api_key_id, account_id, service_account_id, tokens, cell_tokens,
+        organization_id, date, cell_id, api_key_id, account_id, service_account_id, tokens, cell_tokens,
         floor_units + CASE WHEN row_number() OVER (
-                                PARTITION BY cell_id ORDER BY remainder DESC, api_key_id NULLS FIRST,
+                                PARTITION BY organization_id, date, cell_id ORDER BY remainder DESC, api_key_id NULLS FIRST,
                                 account_id NULLS FIRST, service_account_id NULLS FIRST)
-                            <= cell_units - sum(floor_units) OVER (PARTITION BY cell_id)
+                            <= cell_units - sum(floor_units) OVER (PARTITION BY organization_id, date, cell_id)
                            THEN 1 ELSE 0 END                                AS share_units
     FROM floor_shares
 ),
@@ -91,7 +102,7 @@ allocations AS (
              ELSE sign(c.cost_usd) * CAST(s.share_units AS DECIMAL(38, 0)) * 0.00000000000001
         END                                                                 AS cost_usd
     FROM cells AS c
-    LEFT JOIN shares AS s USING (cell_id)
+    LEFT JOIN shares AS s USING (organization_id, date, cell_id)
 ),
 
 workspace_names AS (

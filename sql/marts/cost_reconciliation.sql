@@ -11,6 +11,7 @@
 -- one report but not the other), cost types the pipeline does not know, and the billed cost of
 -- unpriced_tokens (models without a list price).
 -- Grain: organization_id, date, workspace_id
+-- Incremental: date
 CREATE OR REPLACE TABLE marts.cost_reconciliation AS
 WITH billed AS (
     SELECT

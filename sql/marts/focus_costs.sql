@@ -12,7 +12,11 @@
 -- month) ended; from then on they are frozen, and a later change of that day's numbers is exported
 -- as a ChargeClass 'Correction' row per charge with the difference, in the billing period in which
 -- it was found. x_ChargeKey identifies a charge across builds, x_ExportedAt is when a row was written.
+-- A build rewrites only the days in the temp table mart_build_dates (every day on a full build),
+-- plus the days exported before their billing period ended, which it adds there: re-exporting
+-- them now freezes them.
 -- Grain: x_ChargeKey, BillingPeriodStart
+-- Incremental: ChargePeriodStart
 CREATE TABLE IF NOT EXISTS marts.focus_costs (
     AllocatedMethodDetails  JSON,
     AllocatedMethodId       VARCHAR,
@@ -64,6 +68,14 @@ CREATE TABLE IF NOT EXISTS marts.focus_costs (
     x_ExportedAt            TIMESTAMPTZ     NOT NULL
 );
 
+INSERT INTO mart_build_dates
+SELECT DISTINCT CAST(ChargePeriodStart AS DATE) FROM marts.focus_costs
+WHERE x_ExportedAt < BillingPeriodEnd AND BillingPeriodEnd <= current_timestamp
+EXCEPT SELECT date FROM mart_build_dates;
+
+CREATE OR REPLACE TEMP TABLE focus_days AS
+SELECT DISTINCT CAST(date AS TIMESTAMPTZ) AS ChargePeriodStart FROM mart_build_dates;
+
 CREATE OR REPLACE TEMP TABLE focus_current AS
 WITH organizations AS (
     SELECT organization_id, name AS organization_name FROM raw.organization WHERE is_current
@@ -80,7 +92,8 @@ users AS (
 ),
 
 web_search_day_prices AS (   -- web search is billed per workspace, not per model: the day's list price
-    SELECT d.date, max(p.list_usd_per_unit) AS list_usd_per_unit, any_value(p.effective_from) AS effective_from
+    SELECT d.date, max(p.list_usd_per_unit) AS list_usd_per_unit,
+           arg_max(p.effective_from, (p.list_usd_per_unit, p.effective_from)) AS effective_from  -- that price's row
     FROM (SELECT DISTINCT date FROM marts.cost_allocation WHERE cost_type = 'web_search') AS d
     JOIN marts.list_prices AS p
         ON p.price_type = 'web_search' AND d.date >= p.effective_from
@@ -102,7 +115,8 @@ priced AS (
         coalesce(token_price.consumed_per_pricing_unit, runtime.consumed_per_pricing_unit,
                  CASE WHEN web_search.date IS NOT NULL THEN 1000 END, 1) AS consumed_per_pricing_unit,
         CASE WHEN a.inference_geo IN ('global', 'us') THEN a.inference_geo END AS region
-    FROM marts.cost_allocation AS a
+    FROM (SELECT * FROM marts.cost_allocation
+          WHERE CAST(date AS TIMESTAMPTZ) IN (SELECT ChargePeriodStart FROM focus_days)) AS a
     LEFT JOIN marts.list_prices AS token_price
         ON  a.cost_type = 'tokens' AND token_price.price_type = 'tokens'
         AND token_price.model = a.model AND token_price.token_type = a.token_type
@@ -208,12 +222,14 @@ LEFT JOIN marts.dim_api_keys AS k
     AND k.valid_from <= CAST(q.date AS TIMESTAMPTZ)
     AND (k.valid_to IS NULL OR CAST(q.date AS TIMESTAMPTZ) < k.valid_to);
 
--- Rows written while their billing period was still open are replaced by this build.
-DELETE FROM marts.focus_costs WHERE x_ExportedAt < BillingPeriodEnd;
+-- Rows of these days written while their billing period was still open are replaced by this build.
+DELETE FROM marts.focus_costs
+WHERE x_ExportedAt < BillingPeriodEnd AND ChargePeriodStart IN (SELECT ChargePeriodStart FROM focus_days);
 
--- What is left was exported after its billing period had ended: those days are frozen.
+-- What is left of these days was exported after its billing period had ended: they are frozen.
 CREATE OR REPLACE TEMP TABLE focus_frozen_days AS
-SELECT DISTINCT BillingAccountId, ChargePeriodStart FROM marts.focus_costs WHERE ChargeClass IS NULL;
+SELECT DISTINCT BillingAccountId, ChargePeriodStart FROM marts.focus_costs
+WHERE ChargeClass IS NULL AND ChargePeriodStart IN (SELECT ChargePeriodStart FROM focus_days);
 
 -- Days not frozen: the current rows.
 INSERT INTO marts.focus_costs BY NAME
@@ -263,3 +279,4 @@ WHERE r.BilledCost <> coalesce(e.billed_cost, 0)
 
 DROP TABLE focus_current;
 DROP TABLE focus_frozen_days;
+DROP TABLE focus_days;

@@ -4,6 +4,7 @@
 -- cache writes cost on top of uncached input, and the net saving. Estimates, never billed numbers;
 -- tokens of models without a list price are counted in unpriced_tokens and left out of them.
 -- Grain: organization_id, date, model, service_tier
+-- Incremental: date
 CREATE OR REPLACE TABLE marts.model_daily_usage AS
 WITH usage AS (
     SELECT

@@ -3,6 +3,7 @@
 -- attributable (user_id NULL, unattributed_reason set). Users plus unattributed rows equal the
 -- billed total of each day and workspace exactly. Names and emails are the users' latest known.
 -- Grain: organization_id, date, workspace_id, user_id, unattributed_reason
+-- Incremental: date
 CREATE OR REPLACE TABLE marts.user_daily_cost AS
 WITH users AS (
     SELECT organization_id, user_id, user_email, user_name FROM marts.dim_users WHERE is_latest_version

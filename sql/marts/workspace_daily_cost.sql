@@ -3,6 +3,7 @@
 -- real ID; archived and deleted workspaces keep their latest name; a workspace ID no entity list
 -- knows is named by its ID (and reported by the unknown_ids check).
 -- Grain: organization_id, date, workspace_id, cost_type, model, token_type, service_tier
+-- Incremental: date
 CREATE OR REPLACE TABLE marts.workspace_daily_cost AS
 WITH workspace_names AS (
     SELECT organization_id, workspace_id, workspace_name, is_default
