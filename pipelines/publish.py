@@ -5,6 +5,13 @@ writer. So analysts and BI tools never open the pipeline's file: after each succ
 pipeline writes a complete copy beside it and swaps it in with one atomic rename. Readers of the
 old copy keep their snapshot; new connections see the new one; nobody sees a half-written state.
 The copy uses an old storage version so the DuckDB releases embedded in BI drivers can read it.
+
+A publication is incremental when it can be: the new copy starts as a file copy of the previous
+one, and only the changed UTC days of the day-grained tables (raw reports and incremental marts,
+``pipelines.marts.dated_tables``) are replaced in it, the small tables whole; the Parquet export
+rewrites only the changed months and hard-links the rest. What a copy was published from is
+recorded in its ``meta`` schema; anything unusual (another warehouse, a full marts rebuild, a new
+column, a missing Parquet export) makes a full publication instead.
 """
 
 from __future__ import annotations
@@ -13,12 +20,14 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
-from pipelines.load.warehouse import DUCKDB_MEMORY_LIMIT, writer_lock
+from pipelines.changes import changed_days, latest_loads_sql
+from pipelines.load.warehouse import DUCKDB_MEMORY_LIMIT, read_sql, writer_lock
+from pipelines.marts import dated_tables, day_filter
 
 PUBLISHED_SCHEMAS = ("raw", "marts")
 # The oldest storage format DuckDB 2 writes; every DuckDB >= 1.0 (and BI drivers embedding it) reads it.
@@ -37,16 +46,34 @@ class Publication:
     parquet_path: Path | None
     tables: int
     rows: int
+    is_full: bool = True
+    reason: str = "full"
+    days: tuple[date, ...] = ()  # the UTC days replaced, on an incremental publication
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Full, or incremental over ``days`` (with the previous Parquet export to reuse, if any)."""
+
+    reason: str
+    days: list[date]
+    previous_export: Path | None
+
+    @property
+    def is_full(self) -> bool:
+        return self.reason != "incremental"
 
 
 def publish(warehouse_path: str | Path, serving_path: str | Path, parquet_dir: str | Path | None = None) -> Publication:
-    """Copy every raw and marts table into a fresh serving file, then swap it in atomically.
+    """Bring the serving copy (and, with `parquet_dir`, the Parquet export) up to date with the
+    warehouse's raw and marts tables, then swap it in atomically.
 
-    With `parquet_dir`, also export every table as Parquet, partitioned by month where the table
-    has a date, into a new folder that `parquet_dir` (a symlink) is switched to atomically.
+    The Parquet export is partitioned by month where a table has a date, written into a new folder
+    that `parquet_dir` (a symlink) is switched to atomically.
     """
     serving_path = Path(serving_path)
     serving_path.parent.mkdir(parents=True, exist_ok=True)
+    warehouse_path = Path(warehouse_path).resolve()
     with writer_lock(serving_path):  # one publisher at a time per serving copy
         for leftover in serving_path.parent.glob(f".{serving_path.name}.*.tmp"):  # of a killed publisher
             leftover.unlink()
@@ -56,20 +83,24 @@ def publish(warehouse_path: str | Path, serving_path: str | Path, parquet_dir: s
         spill = serving_path.with_name(f"{serving_path.name}.tmp")
         con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": str(spill)})
         try:
+            con.execute("SET TimeZone = 'UTC'")  # days and months are UTC days and months
+            con.execute("SET enable_progress_bar = false")
             con.execute(f"ATTACH '{_sql_path(warehouse_path)}' AS warehouse (READ_ONLY)")
-            con.execute(f"ATTACH '{_sql_path(staging_path)}' AS serving (STORAGE_VERSION '{SERVING_STORAGE_VERSION}')")
             tables = _published_tables(con)
-            rows = 0
-            for schema, table in tables:
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS serving.{schema}")
-                con.execute(f'CREATE TABLE serving.{schema}."{table}" AS FROM warehouse.{schema}."{table}"')
-                rows += con.execute(f'SELECT count(*) FROM serving.{schema}."{table}"').fetchall()[0][0]
+            plan = _plan(con, warehouse_path, serving_path, Path(parquet_dir) if parquet_dir else None)
+            if plan.is_full:
+                con.execute(f"ATTACH '{_sql_path(staging_path)}' AS serving (STORAGE_VERSION '{SERVING_STORAGE_VERSION}')")
+            else:
+                shutil.copyfile(serving_path, staging_path)
+                con.execute(f"ATTACH '{_sql_path(staging_path)}' AS serving")
+            rows = _copy_tables(con, tables, plan)
+            parquet_path = _export_parquet(con, tables, Path(parquet_dir), plan) if parquet_dir else None
+            _record(con, warehouse_path, parquet_path)
             con.execute("DETACH serving")
-            parquet_path = _export_parquet(con, tables, Path(parquet_dir)) if parquet_dir else None
         finally:
             con.close()
         os.replace(staging_path, serving_path)
-    return Publication(serving_path, parquet_path, len(tables), rows)
+    return Publication(serving_path, parquet_path, len(tables), rows, plan.is_full, plan.reason, tuple(plan.days))
 
 
 def require_serving_copy(serving_path: str | Path) -> Path:
@@ -90,22 +121,110 @@ def _published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     ).fetchall()
 
 
-def _export_parquet(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], parquet_dir: Path) -> Path:
-    """Write a new export folder, point the `parquet_dir` symlink at it, delete the previous one."""
+def _plan(con: duckdb.DuckDBPyConnection, warehouse_path: Path, serving_path: Path, parquet_dir: Path | None) -> _Plan:
+    """Incremental from the previous copy when it was published from this warehouse, no marts build
+    since was full, and every table has the same columns; else full."""
+    if not serving_path.is_file():
+        return _Plan("no previous serving copy", [], None)
+    con.execute(f"ATTACH '{_sql_path(serving_path)}' AS previous (READ_ONLY)")
+    try:
+        if not _has_table(con, "previous", "meta", "publication"):
+            return _Plan("the previous copy does not say what it was published from", [], None)
+        source, build_id, built_at, export = con.execute(
+            "SELECT warehouse_path, mart_build_id, mart_built_at, parquet_export FROM previous.meta.publication"
+        ).fetchone()
+        if source != str(warehouse_path):
+            return _Plan(f"the previous copy was published from {source}", [], None)
+        if not _has_table(con, "warehouse", "meta", "mart_builds") or not con.execute(
+            "SELECT count(*) FROM warehouse.meta.mart_builds WHERE build_id = ? AND built_at = ?", [build_id, built_at]
+        ).fetchone()[0]:
+            return _Plan("the warehouse does not have the marts build the previous copy was published from", [], None)
+        if _columns(con, "previous") != _columns(con, "warehouse"):
+            return _Plan("the tables or their columns changed", [], None)
+        days = set(changed_days(con, "previous.meta.published_partitions", load_log="warehouse.raw.load_log"))
+        builds = con.execute(
+            "SELECT is_full, days FROM warehouse.meta.mart_builds WHERE build_id > ?", [build_id]).fetchall()
+        if any(is_full for is_full, _ in builds):
+            return _Plan("the marts were rebuilt in full", [], None)
+        days.update(day for _, build_days in builds for day in build_days)
+        previous_export = parquet_dir.with_name(export) if parquet_dir and export else None
+        if parquet_dir and (previous_export is None or not parquet_dir.is_symlink()
+                            or parquet_dir.resolve() != previous_export.resolve()):
+            return _Plan("the Parquet export is not the previous publication's", [], None)
+        return _Plan("incremental", sorted(days), previous_export)
+    finally:
+        con.execute("DETACH previous")
+
+
+def _copy_tables(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], plan: _Plan) -> int:
+    """Copy the tables into the attached serving copy: whole, or only the plan's days of the
+    day-grained ones. Returns the rows now in the copy."""
+    day_columns = dated_tables()
+    rows = 0
+    for schema, table in tables:
+        target, source = f'serving.{schema}."{table}"', f'warehouse.{schema}."{table}"'
+        day_column = day_columns.get(f"{schema}.{table}")
+        if plan.is_full:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS serving.{schema}")
+            con.execute(f"CREATE TABLE {target} AS FROM {source}")
+        elif day_column is None:
+            con.execute(f"CREATE OR REPLACE TABLE {target} AS FROM {source}")
+        elif plan.days:
+            con.execute(f"DELETE FROM {target} WHERE {day_filter(day_column, plan.days)}")
+            con.execute(f"INSERT INTO {target} FROM {source} WHERE {day_filter(day_column, plan.days)}")
+        rows += con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+    return rows
+
+
+def _record(con: duckdb.DuckDBPyConnection, warehouse_path: Path, parquet_path: Path | None) -> None:
+    """Write into the copy what it was published from, for the next publication (and for readers)."""
+    con.execute("USE serving")
+    try:
+        con.execute(read_sql("meta/publication.sql"))
+    finally:
+        con.execute("USE memory")
+    build_id = built_at = None
+    if _has_table(con, "warehouse", "meta", "mart_builds"):
+        build_id, built_at = con.execute(
+            "SELECT build_id, built_at FROM warehouse.meta.mart_builds ORDER BY build_id DESC LIMIT 1"
+        ).fetchone() or (None, None)
+    con.execute("DELETE FROM serving.meta.publication")
+    con.execute("INSERT INTO serving.meta.publication VALUES (current_timestamp, ?, ?, ?, ?)",
+                [str(warehouse_path), build_id, built_at, parquet_path.name if parquet_path else None])
+    con.execute("DELETE FROM serving.meta.published_partitions")
+    con.execute(f"INSERT INTO serving.meta.published_partitions {latest_loads_sql('warehouse.raw.load_log')}")
+
+
+def _export_parquet(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], parquet_dir: Path,
+                    plan: _Plan) -> Path:
+    """Write a new export folder, point the `parquet_dir` symlink at it, delete the previous one.
+
+    On an incremental publication, the months without a changed day are hard links to the previous
+    export's files; only the changed months of day-grained tables (and the small tables) are written.
+    """
     parquet_dir.parent.mkdir(parents=True, exist_ok=True)
     export = parquet_dir.with_name(f"{parquet_dir.name}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
+    day_columns = dated_tables()
+    changed_months = sorted({day.strftime("%Y-%m") for day in plan.days})
     for schema, table in tables:
         target = export / schema / table
         target.mkdir(parents=True)
-        month_column = _month_column(con, schema, table)
+        month_column = day_columns.get(f"{schema}.{table}") or _month_column(con, schema, table)
         source = f'warehouse.{schema}."{table}"'
-        if month_column:
-            con.execute(
-                f"COPY (SELECT *, strftime(\"{month_column}\", '%Y-%m') AS export_month FROM {source}) "
-                f"TO '{_sql_path(target)}' (FORMAT parquet, PARTITION_BY (export_month), OVERWRITE_OR_IGNORE)"
-            )
-        else:
+        if not month_column:
             con.execute(f"COPY {source} TO '{_sql_path(target / 'data.parquet')}' (FORMAT parquet)")
+            continue
+        months = f"strftime(\"{month_column}\", '%Y-%m')"
+        where = ""
+        if not plan.is_full and plan.previous_export and f"{schema}.{table}" in day_columns:
+            _link_unchanged_months(plan.previous_export / schema / table, target, changed_months)
+            if not changed_months:
+                continue
+            where = " WHERE " + " OR ".join(_month_filter(month_column, month) for month in changed_months)
+        con.execute(
+            f"COPY (SELECT *, {months} AS export_month FROM {source}{where}) "
+            f"TO '{_sql_path(target)}' (FORMAT parquet, PARTITION_BY (export_month), OVERWRITE_OR_IGNORE)"
+        )
     if parquet_dir.exists() and not parquet_dir.is_symlink():
         raise FileExistsError(f"{parquet_dir} exists and is not a symlink made by the pipeline; move it away")
     link = parquet_dir.with_name(f".{parquet_dir.name}.link.tmp")
@@ -116,6 +235,36 @@ def _export_parquet(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]
         if old != export and re.fullmatch(rf"{re.escape(parquet_dir.name)}-\d{{8}}T\d{{12}}", old.name):
             shutil.rmtree(old)
     return export
+
+
+def _month_filter(column: str, month: str) -> str:
+    """``column`` falls in ``month`` (YYYY-MM), as a range DuckDB can skip row groups with."""
+    first = date.fromisoformat(f"{month}-01")
+    after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return f'("{column}" >= DATE \'{first}\' AND "{column}" < DATE \'{after}\')'
+
+
+def _link_unchanged_months(previous: Path, target: Path, changed_months: list[str]) -> None:
+    """Hard-link the previous export's month folders of a table, except the changed months."""
+    for month_dir in previous.glob("export_month=*"):
+        if month_dir.name.removeprefix("export_month=") in changed_months:
+            continue
+        (target / month_dir.name).mkdir()
+        for file in month_dir.iterdir():
+            os.link(file, target / month_dir.name / file.name)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+        [database, schema, table]).fetchone()[0])
+
+
+def _columns(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple]:
+    schemas = ", ".join(f"'{s}'" for s in PUBLISHED_SCHEMAS)
+    return con.execute(
+        "SELECT schema_name, table_name, column_index, column_name, data_type FROM duckdb_columns() "
+        f"WHERE database_name = ? AND schema_name IN ({schemas}) ORDER BY ALL", [database]).fetchall()
 
 
 def _month_column(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:

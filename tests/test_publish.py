@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipelines.publish import publish
+from pipelines.load.warehouse import connect
+from pipelines.marts import build_marts
+from pipelines.publish import PUBLISHED_SCHEMAS, publish
 from pipelines.settings import Settings
 from pipelines.simulator import DEMO_ADMIN_KEY
 from pipelines.sync import SyncRange, run_sync
 from tests.duckdb1 import DUCKDB_1_VERSION, query_with_duckdb1
-from tests.warehouse_helpers import scalar
+from tests.warehouse_helpers import scalar, tables_that_differ
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +73,52 @@ def test_parquet_export_is_partitioned_by_month_and_replaced_whole(warehouse, tm
     assert total == scalar(warehouse, "SELECT sum(amount_cents) FROM raw.cost_report")
     second = publish(warehouse, tmp_path / "serving.duckdb", parquet).parquet_path
     assert parquet.resolve() == second and not first.exists()
+
+
+def parquet_rows(parquet: Path, schema: str, table: str) -> list[tuple]:
+    """Every row of a table's Parquet export, sorted (the partition column left out)."""
+    folder = parquet / schema / table
+    files = f"{folder}/*/*.parquet" if any(folder.glob("export_month=*")) else f"{folder}/data.parquet"
+    rows = duckdb.sql(f"SELECT * EXCLUDE (export_month) FROM read_parquet('{files}', hive_partitioning = true)"
+                      if "*/" in files else f"SELECT * FROM read_parquet('{files}')").fetchall()
+    return sorted(rows, key=repr)
+
+
+def test_a_daily_publication_copies_only_the_changed_days_and_equals_a_full_one(warehouse, tmp_path):
+    source = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, source)
+    serving, parquet = tmp_path / "serving.duckdb", tmp_path / "parquet"
+    assert publish(source, serving, parquet).is_full  # the first one
+    unchanged = publish(source, serving, parquet)
+    assert (unchanged.is_full, unchanged.days) == (False, ())
+    october_files = {file.stat().st_ino for file in (parquet / "raw" / "cost_report" / "export_month=2026-10").iterdir()}
+    # A restated day is loaded again and the marts rebuilt, as a daily run does.
+    with connect(source) as con:
+        con.execute("UPDATE raw.cost_report SET amount_usd = amount_usd * 3, amount_cents = amount_cents * 3 "
+                    "WHERE CAST(bucket_start AS DATE) = DATE '2026-11-02'")
+        con.execute("INSERT INTO raw.load_log BY NAME SELECT * REPLACE (now() AS loaded_at) FROM raw.load_log "
+                    "WHERE table_name = 'raw.cost_report' AND partition_date = DATE '2026-11-02' LIMIT 1")
+        build_marts(con)
+    daily = publish(source, serving, parquet)
+    assert (daily.is_full, daily.days) == (False, (date(2026, 11, 2),))
+    # October's files are the previous export's (hard links), not written again
+    assert {file.stat().st_ino for file in (parquet / "raw" / "cost_report" / "export_month=2026-10").iterdir()} \
+        == october_files
+
+    reference = publish(source, tmp_path / "reference.duckdb", tmp_path / "reference-parquet")
+    assert reference.is_full and reference.rows == daily.rows
+    assert tables_that_differ(serving, reference.serving_path, PUBLISHED_SCHEMAS) == []
+    for schema, table in [("raw", "cost_report"), ("raw", "messages_usage"), ("raw", "users"),
+                          ("marts", "cost_allocation"), ("marts", "workspace_spend_signals")]:
+        assert parquet_rows(parquet, schema, table) == parquet_rows(tmp_path / "reference-parquet", schema, table)
+    expected = scalar(source, "SELECT sum(amount_cents)::VARCHAR FROM raw.cost_report")
+    assert query_with_duckdb1(serving, "SELECT sum(amount_cents)::VARCHAR FROM raw.cost_report")[1] == [[expected]]
+
+
+def test_a_copy_published_from_another_warehouse_is_replaced_whole(warehouse, tmp_path):
+    serving = tmp_path / "serving.duckdb"
+    publish(warehouse, serving)
+    other = tmp_path / "other.duckdb"
+    shutil.copy(warehouse, other)
+    again = publish(other, serving)
+    assert again.is_full and f"published from {warehouse}" in again.reason

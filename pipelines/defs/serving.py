@@ -30,15 +30,20 @@ from pipelines.publish import PUBLISHED_SCHEMAS, publish
 def serving_snapshot(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, serving: ServingResource
 ) -> dg.MaterializeResult:
-    """Copy the warehouse into a new serving file and Parquet export, then swap both in."""
+    """Bring a new serving file and Parquet export up to date (only the changed days when the previous
+    publication allows), then swap both in."""
     with writer_lock(warehouse.path):  # no other sync writes the warehouse while it is copied
         publication = publish(warehouse.path, serving.serving_path, serving.parquet_dir)
-    message = f"published {publication.tables} tables ({publication.rows} rows) to {publication.serving_path}"
+    how = f"full: {publication.reason}" if publication.is_full else f"incremental: {len(publication.days)} changed day(s)"
+    message = f"published {publication.tables} tables ({publication.rows} rows) to {publication.serving_path} ({how})"
     context.log.info(message)
     PROGRESS_LOGGER.info(message)
     return dg.MaterializeResult(
         metadata={
             "tables": publication.tables,
+            "publication": "full" if publication.is_full else "incremental",
+            "publication_reason": publication.reason,
+            "days_copied": len(publication.days),
             "dagster/row_count": publication.rows,
             "serving_path": dg.MetadataValue.path(str(publication.serving_path)),
             "parquet_dir": dg.MetadataValue.path(serving.parquet_dir),
