@@ -227,7 +227,7 @@ def _demo(args: argparse.Namespace) -> int:
         with _exclusive(warehouse, WRITER_LOCK_TIMEOUT_SECONDS):
             _say(f"syncing the last {args.days} days into {warehouse}")
             run_sync(settings, sync_range)
-    print_summary(warehouse)
+    print_summary(settings.serving_path)
     # `sql` and `report` read the default serving path unless told otherwise (--warehouse elsewhere).
     default = Path(settings.serving_path) == Path(Settings().with_default_paths().serving_path)
     reader = "usage-pipeline" if default else f"USAGE_PIPELINE_SERVING_PATH={settings.serving_path} usage-pipeline"

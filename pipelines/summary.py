@@ -1,10 +1,12 @@
-"""The short printed summary after a demo or sync: spend per workspace and top API keys."""
+"""The short printed summary after a demo: spend per workspace and top API keys, from the marts."""
 
 from __future__ import annotations
 
-import polars as pl
+import sys
+from pathlib import Path
 
-from pipelines.load.warehouse import connect, read_sql
+from pipelines.load.warehouse import read_sql
+from pipelines.query import run_query, write_result
 
 SUMMARY_QUERIES = {
     "Billed spend per workspace (USD)": "summary/spend_by_workspace.sql",
@@ -12,11 +14,9 @@ SUMMARY_QUERIES = {
 }
 
 
-def print_summary(warehouse_path: str) -> None:
-    """Print each summary query as a table (read-only: never blocks a writer for long)."""
-    with connect(warehouse_path, read_only=True) as con:
-        for title, sql_file in SUMMARY_QUERIES.items():
-            frame = con.sql(read_sql(sql_file)).pl()
-            print(f"\n{title}")
-            with pl.Config(tbl_rows=20, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, fmt_str_lengths=60):
-                print(frame)
+def print_summary(serving_path: str | Path) -> None:
+    """Print each summary query as a table, read from the serving copy as `usage-pipeline sql` reads it."""
+    for title, sql_file in SUMMARY_QUERIES.items():
+        columns, rows = run_query(serving_path, read_sql(sql_file))
+        print(f"\n{title}")
+        write_result(columns, rows, sys.stdout)

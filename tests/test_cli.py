@@ -44,7 +44,7 @@ def test_demo_fills_a_warehouse_and_prints_a_summary(tmp_path):
     result = run_cli("demo", "--days", "3", "--warehouse", str(warehouse), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Billed spend per workspace" in result.stdout
-    assert "Default workspace" in result.stdout
+    assert "Default Workspace" in result.stdout  # named as the marts name it
     for table in ("raw.messages_usage", "raw.cost_report", "raw.claude_code_usage", "raw.users", "raw.api_keys"):
         assert scalar(warehouse, f"SELECT count(*) FROM {table}") > 0, table
 

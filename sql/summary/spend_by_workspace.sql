@@ -1,14 +1,8 @@
--- Billed spend per workspace over everything loaded; the default workspace is a row of its own.
-WITH workspace_names AS (
-    SELECT organization_id, id, name
-    FROM raw.workspaces
-    QUALIFY row_number() OVER (PARTITION BY organization_id, id ORDER BY valid_from DESC) = 1
-)
-SELECT coalesce(w.name, CASE WHEN c.workspace_id IS NULL THEN 'Default workspace' ELSE c.workspace_id END) AS workspace,
-       min(c.bucket_start)::DATE AS first_day,
-       max(c.bucket_start)::DATE AS last_day,
-       round(sum(c.amount_usd), 2) AS cost_usd
-FROM raw.cost_report AS c
-LEFT JOIN workspace_names AS w ON w.organization_id = c.organization_id AND w.id = c.workspace_id
+-- Billed spend per workspace over everything loaded (the default workspace under its marts name).
+SELECT workspace_name                AS workspace,
+       min(date)                     AS first_day,
+       max(date)                     AS last_day,
+       round(sum(cost_usd), 2)       AS cost_usd
+FROM marts.workspace_daily_cost
 GROUP BY ALL
 ORDER BY cost_usd DESC
