@@ -37,7 +37,13 @@ from pipelines.extract.reports import (
 )
 from pipelines.load.history import SnapshotChanges, apply_snapshot
 from pipelines.load.partitions import TableRows, WindowLoad, replace_window
-from pipelines.load.warehouse import connect, ensure_schema, writer_lock
+from pipelines.load.warehouse import (
+    LOADER_CHECKPOINT_THRESHOLD,
+    LOADER_MEMORY_LIMIT,
+    connect,
+    ensure_schema,
+    writer_lock,
+)
 
 Progress = Callable[[str], None]
 
@@ -248,7 +254,8 @@ class _Writer:
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
-            self._con = self._stack.enter_context(connect(self._path))
+            self._con = self._stack.enter_context(connect(self._path, memory_limit=LOADER_MEMORY_LIMIT))
+            self._con.execute(f"SET checkpoint_threshold = '{LOADER_CHECKPOINT_THRESHOLD}'")
             ensure_schema(self._con)
         return self._con
 
