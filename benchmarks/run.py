@@ -317,8 +317,8 @@ class Benchmark:
         return warehouse
 
     def marts(self, year_warehouse: Path) -> None:
-        """A full marts rebuild and its checks alone, on a copy of the year's warehouse (what a first
-        build, or one after the SQL, prices or entities changed, costs)."""
+        """A full marts rebuild, its checks and the (full) publication alone, on a copy of the year's
+        warehouse: what a first build, or one after the SQL, prices or entities changed, costs."""
         warehouse = self.work / "marts-rebuild.duckdb"
 
         def prepare():
@@ -330,7 +330,7 @@ class Benchmark:
         if not self.has_marts:
             self.notes.append("marts: this version of the pipeline builds none (case skipped)")
             return
-        self.measure(f"pipeline: marts full rebuild + checks only ({self.args.days}-day warehouse)",
+        self.measure(f"pipeline: marts full rebuild + checks + full publication ({self.args.days}-day warehouse)",
                      [PYTHON, str(BENCH / "cases" / "sync_parts.py"), "marts"],
                      self.env(warehouse), repeat=1, prepare=prepare, informational=True, same_window=False)
 

@@ -5,7 +5,7 @@
 
 `ingest` loads the reports without the entity snapshots and without the marts rebuild that ends a
 CLI sync, so the load itself can be set against the fetch-and-parse floor; `marts` runs only the
-marts rebuild and its checks on the warehouse as it is. Settings come from the environment, as
+marts build, its checks and the publication that end every run, on the warehouse as it is. Settings come from the environment, as
 for the CLI (ANTHROPIC_ADMIN_KEY, ANTHROPIC_BASE_URL, WAREHOUSE_PATH, ...).
 """
 
