@@ -4,7 +4,8 @@ Each report page is parsed into a few hundred MiB of short-lived buffers while a
 thread fetches the next, and glibc gives each thread an arena of its own that keeps what it
 freed. Two arenas saved about 50 to 70 MiB on a year's sync at no measurable cost in time. Making
 polars' jemalloc return freed pages at once (dirty_decay_ms:0) saved 200 MiB more but made the
-same sync a third slower, so it is left to the user (_RJEM_MALLOC_CONF). An explicit
+same sync a third slower (both measured before page bodies were freed promptly, see
+pipelines/api/client.py), so it is left to the user (_RJEM_MALLOC_CONF). An explicit
 MALLOC_ARENA_MAX wins.
 """
 
