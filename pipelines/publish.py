@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,6 +32,7 @@ from pipelines.load.warehouse import DUCKDB_MEMORY_LIMIT, read_sql, writer_lock
 from pipelines.marts import dated_tables, day_filter
 
 PUBLISHED_SCHEMAS = ("raw", "marts")
+_SCHEMA_LIST = ", ".join(f"'{schema}'" for schema in PUBLISHED_SCHEMAS)  # for SQL IN (...)
 # The oldest storage format DuckDB 2 writes; every DuckDB >= 1.0 (and BI drivers embedding it) reads it.
 SERVING_STORAGE_VERSION = "v1.0.0"
 # Columns that place a row in a month, by preference; tables without one export as a single file.
@@ -93,8 +96,9 @@ def publish(warehouse_path: str | Path, serving_path: str | Path, parquet_dir: s
             else:
                 shutil.copyfile(serving_path, staging_path)
                 con.execute(f"ATTACH '{_sql_path(staging_path)}' AS serving")
-            rows = _copy_tables(con, tables, plan)
-            parquet_path = _export_parquet(con, tables, Path(parquet_dir), plan) if parquet_dir else None
+            day_columns = dated_tables()
+            rows = _copy_tables(con, tables, plan, day_columns)
+            parquet_path = _export_parquet(con, tables, Path(parquet_dir), plan, day_columns) if parquet_dir else None
             _record(con, warehouse_path, parquet_path)
             con.execute("DETACH serving")
         finally:
@@ -103,21 +107,24 @@ def publish(warehouse_path: str | Path, serving_path: str | Path, parquet_dir: s
     return Publication(serving_path, parquet_path, len(tables), rows, plan.is_full, plan.reason, tuple(plan.days))
 
 
-def require_serving_copy(serving_path: str | Path) -> Path:
-    """The serving copy's path, or an error saying how to create it (readers never open the warehouse)."""
+@contextmanager
+def read_serving_copy(serving_path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the serving copy in UTC, as every reader opens it (readers never
+    open the warehouse), or an error saying how to create the copy."""
     path = Path(serving_path)
     if not path.is_file():
         raise NoServingCopyError(f"no serving copy at {path} yet: run `usage-pipeline sync` (or `usage-pipeline demo`) first")
-    return path
+    with duckdb.connect(str(path), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
 
 
 def _published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    schemas = ", ".join(f"'{s}'" for s in PUBLISHED_SCHEMAS)
     return con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() "
-        f"WHERE database_name = 'warehouse' AND schema_name IN ({schemas}) "
+        f"WHERE database_name = 'warehouse' AND schema_name IN ({_SCHEMA_LIST}) "
         "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
-        f"WHERE database_name = 'warehouse' AND schema_name IN ({schemas}) ORDER BY 1, 2"
+        f"WHERE database_name = 'warehouse' AND schema_name IN ({_SCHEMA_LIST}) ORDER BY 1, 2"
     ).fetchall()
 
 
@@ -156,10 +163,10 @@ def _plan(con: duckdb.DuckDBPyConnection, warehouse_path: Path, serving_path: Pa
         con.execute("DETACH previous")
 
 
-def _copy_tables(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], plan: _Plan) -> int:
+def _copy_tables(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], plan: _Plan,
+                 day_columns: dict[str, str]) -> int:
     """Copy the tables into the attached serving copy: whole, or only the plan's days of the
-    day-grained ones. Returns the rows now in the copy."""
-    day_columns = dated_tables()
+    day-grained ones (``day_columns``). Returns the rows now in the copy."""
     rows = 0
     for schema, table in tables:
         target, source = f'serving.{schema}."{table}"', f'warehouse.{schema}."{table}"'
@@ -196,7 +203,7 @@ def _record(con: duckdb.DuckDBPyConnection, warehouse_path: Path, parquet_path: 
 
 
 def _export_parquet(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], parquet_dir: Path,
-                    plan: _Plan) -> Path:
+                    plan: _Plan, day_columns: dict[str, str]) -> Path:
     """Write a new export folder, point the `parquet_dir` symlink at it, delete the previous one.
 
     On an incremental publication, the months without a changed day are hard links to the previous
@@ -204,7 +211,6 @@ def _export_parquet(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]
     """
     parquet_dir.parent.mkdir(parents=True, exist_ok=True)
     export = parquet_dir.with_name(f"{parquet_dir.name}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
-    day_columns = dated_tables()
     changed_months = sorted({day.strftime("%Y-%m") for day in plan.days})
     for schema, table in tables:
         target = export / schema / table
@@ -261,10 +267,9 @@ def _has_table(con: duckdb.DuckDBPyConnection, database: str, schema: str, table
 
 
 def _columns(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple]:
-    schemas = ", ".join(f"'{s}'" for s in PUBLISHED_SCHEMAS)
     return con.execute(
         "SELECT schema_name, table_name, column_index, column_name, data_type FROM duckdb_columns() "
-        f"WHERE database_name = ? AND schema_name IN ({schemas}) ORDER BY ALL", [database]).fetchall()
+        f"WHERE database_name = ? AND schema_name IN ({_SCHEMA_LIST}) ORDER BY ALL", [database]).fetchall()
 
 
 def _month_column(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:

@@ -16,7 +16,7 @@ from typing import TextIO
 
 import duckdb
 
-from pipelines.publish import require_serving_copy
+from pipelines.publish import read_serving_copy
 
 FORMATS = ("table", "csv", "json")
 
@@ -27,9 +27,7 @@ class QueryError(RuntimeError):
 
 def run_query(serving_path: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
     """Column names and rows of `sql` run on the serving copy (UTC session time zone)."""
-    path = require_serving_copy(serving_path)
-    with duckdb.connect(str(path), read_only=True) as con:
-        con.execute("SET TimeZone = 'UTC'")
+    with read_serving_copy(serving_path) as con:
         try:
             result = con.execute(sql)
         except duckdb.Error as exc:

@@ -17,7 +17,7 @@ import duckdb
 
 from pipelines import __version__
 from pipelines.load.warehouse import read_sql
-from pipelines.publish import require_serving_copy
+from pipelines.publish import read_serving_copy
 
 PALETTE = ("#3b6fb6", "#d9822b", "#3a9a5b", "#b5475a", "#7a5fb0", "#8c6d46", "#c95fa8", "#6f7f8f", "#b5a33a", "#3aa5a5")
 WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 640, 260, 64, 28, 12
@@ -36,9 +36,8 @@ class Figure:
 
 def write_report(serving_path: str | Path, output: str | Path) -> Path:
     """Render the report from the serving copy into `output` (one HTML file)."""
-    serving_path, output = require_serving_copy(serving_path), Path(output)
-    with duckdb.connect(str(serving_path), read_only=True) as con:
-        con.execute("SET TimeZone = 'UTC'")
+    output = Path(output)
+    with read_serving_copy(serving_path) as con:
         try:
             (as_of,) = con.execute(read_sql("report/as_of.sql")).fetchone()
         except duckdb.CatalogException as exc:
