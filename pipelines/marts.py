@@ -291,12 +291,9 @@ def _build(con: duckdb.DuckDBPyConnection, tables: list[MartTable], inputs: Mapp
     days = [day for (day,) in con.execute(f"SELECT DISTINCT date FROM {MART_BUILD_DATES} ORDER BY 1").fetchall()]
     con.execute("DELETE FROM meta.mart_built_partitions")
     con.execute(f"INSERT INTO meta.mart_built_partitions {latest_loads_sql()}")
-    con.execute(
-        "INSERT INTO meta.mart_builds VALUES ((SELECT coalesce(max(build_id), 0) + 1 FROM meta.mart_builds), "
-        "current_timestamp, ?, ?, ?, ?)",
-        [is_full, reason, fingerprint, days],
-    )
-    build_id = con.execute("SELECT max(build_id) FROM meta.mart_builds").fetchone()[0]
+    build_id = con.execute("SELECT coalesce(max(build_id), 0) + 1 FROM meta.mart_builds").fetchone()[0]
+    con.execute("INSERT INTO meta.mart_builds VALUES (?, current_timestamp, ?, ?, ?, ?)",
+                [build_id, is_full, reason, fingerprint, days])
     row_counts = {table.table: con.execute(f"SELECT count(*) FROM {table.table}").fetchall()[0][0] for table in tables}
     return MartBuild(build_id, row_counts, is_full, reason, days)
 
