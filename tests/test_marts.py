@@ -31,7 +31,7 @@ from pipelines.simulator.billing import TOKEN_TYPES
 from pipelines.simulator.traffic import DIMENSIONS, USAGE_METRICS
 from pipelines.sync import SyncRange, run_sync
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
-from tests.warehouse_helpers import scalar, tables_that_differ
+from tests.warehouse_helpers import record_reload, scalar, tables_that_differ
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 ARCHIVED_DAY = date(2025, 10, 30)  # the day before "Legacy Prototypes" was archived
@@ -88,16 +88,6 @@ def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
 def execute(path: Path, sql: str) -> None:
     with duckdb.connect(str(path)) as con:
         con.execute(sql)
-
-
-def record_reload(path: Path, table: str, day: str) -> None:
-    """Log a new load of a raw partition, as the loader does with the rows it replaces: the next
-    (incremental) marts build rebuilds that day."""
-    execute(path, f"""
-        INSERT INTO raw.load_log BY NAME
-        SELECT * REPLACE (now() AS loaded_at) FROM raw.load_log
-        WHERE table_name = '{table}' AND partition_date = DATE '{day}'
-        ORDER BY loaded_at DESC LIMIT 1""")
 
 
 def materialize_marts(path: Path, *, checks_only: bool = False, budgets: dict | None = None) -> dg.ExecuteInProcessResult:

@@ -16,7 +16,7 @@ from pipelines.settings import Settings
 from pipelines.simulator import DEMO_ADMIN_KEY
 from pipelines.sync import SyncRange, run_sync
 from tests.duckdb1 import DUCKDB_1_VERSION, query_with_duckdb1
-from tests.warehouse_helpers import scalar, tables_that_differ
+from tests.warehouse_helpers import record_reload, scalar, tables_that_differ
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +78,11 @@ def test_parquet_export_is_partitioned_by_month_and_replaced_whole(warehouse, tm
 def parquet_rows(parquet: Path, schema: str, table: str) -> list[tuple]:
     """Every row of a table's Parquet export, sorted (the partition column left out)."""
     folder = parquet / schema / table
-    files = f"{folder}/*/*.parquet" if any(folder.glob("export_month=*")) else f"{folder}/data.parquet"
-    rows = duckdb.sql(f"SELECT * EXCLUDE (export_month) FROM read_parquet('{files}', hive_partitioning = true)"
-                      if "*/" in files else f"SELECT * FROM read_parquet('{files}')").fetchall()
-    return sorted(rows, key=repr)
+    if any(folder.glob("export_month=*")):
+        sql = f"SELECT * EXCLUDE (export_month) FROM read_parquet('{folder}/*/*.parquet', hive_partitioning = true)"
+    else:
+        sql = f"SELECT * FROM read_parquet('{folder}/data.parquet')"
+    return sorted(duckdb.sql(sql).fetchall(), key=repr)
 
 
 def test_a_daily_publication_copies_only_the_changed_days_and_equals_a_full_one(warehouse, tmp_path):
@@ -96,8 +97,8 @@ def test_a_daily_publication_copies_only_the_changed_days_and_equals_a_full_one(
     with connect(source) as con:
         con.execute("UPDATE raw.cost_report SET amount_usd = amount_usd * 3, amount_cents = amount_cents * 3 "
                     "WHERE CAST(bucket_start AS DATE) = DATE '2026-11-02'")
-        con.execute("INSERT INTO raw.load_log BY NAME SELECT * REPLACE (now() AS loaded_at) FROM raw.load_log "
-                    "WHERE table_name = 'raw.cost_report' AND partition_date = DATE '2026-11-02' LIMIT 1")
+    record_reload(source, "raw.cost_report", "2026-11-02")
+    with connect(source) as con:
         build_marts(con)
     daily = publish(source, serving, parquet)
     assert (daily.is_full, daily.days) == (False, (date(2026, 11, 2),))

@@ -40,6 +40,17 @@ def table_contents(path: Path, tables: tuple[str, ...] = REPORT_TABLES + ENTITY_
         return contents
 
 
+def record_reload(path: Path, table: str, day: str) -> None:
+    """Log a new load of a raw partition, as the loader does with the rows it replaces: the next
+    (incremental) marts build and publication redo that day."""
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"""
+            INSERT INTO raw.load_log BY NAME
+            SELECT * REPLACE (now() AS loaded_at) FROM raw.load_log
+            WHERE table_name = '{table}' AND partition_date = DATE '{day}'
+            ORDER BY loaded_at DESC LIMIT 1""")
+
+
 def scalar(path: Path, sql: str, params: list | None = None):
     with duckdb.connect(str(path), read_only=True) as con:
         ((value,),) = con.execute(sql, params or []).fetchall()
