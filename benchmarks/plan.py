@@ -12,18 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
-from pipelines.extract.reports import (
-    CLAUDE_CODE_PAGE_LIMIT,
-    CLAUDE_CODE_PATH,
-    COST_GROUP_BY,
-    COST_MAX_BUCKETS,
-    COST_REPORT_PATH,
-    MESSAGES_GROUP_BY,
-    MESSAGES_MAX_BUCKETS,
-    MESSAGES_USAGE_PATH,
-    messages_usage_days_per_request,
-    request_windows,
-)
+from pipelines.reports import claude_code_usage, cost_report, messages_usage
+from pipelines.reports.messages_usage import MessagesUsageOptions
+from pipelines.reports.windows import bucket_params, request_windows, rfc3339
 
 API_VERSION = "2023-06-01"
 BUCKET_WIDTH = "1h"
@@ -31,41 +22,32 @@ BUCKET_WIDTH = "1h"
 Request = tuple[str, list[tuple[str, str]]]  # (path, query pairs without `page`)
 
 
-def rfc3339(instant: datetime) -> str:
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def messages_usage_params(start: datetime, end: datetime) -> list[tuple[str, str]]:
     return [
-        ("starting_at", rfc3339(start)),
-        ("ending_at", rfc3339(end)),
-        ("bucket_width", BUCKET_WIDTH),
-        ("limit", str(MESSAGES_MAX_BUCKETS[BUCKET_WIDTH])),
-        *(("group_by[]", dimension) for dimension in MESSAGES_GROUP_BY),
+        *bucket_params(start, end, BUCKET_WIDTH, messages_usage.MAX_BUCKETS[BUCKET_WIDTH]),
+        *(("group_by[]", dimension) for dimension in messages_usage.GROUP_BY),
     ]
 
 
 def messages_usage_requests(first_day: date, last_day: date) -> Iterator[Request]:
     """The pipeline's messages usage windows (7 days of 1h buckets each)."""
-    for start, end in request_windows(first_day, last_day, messages_usage_days_per_request(BUCKET_WIDTH)):
-        yield MESSAGES_USAGE_PATH, messages_usage_params(start, end)
+    days = messages_usage.days_per_request(MessagesUsageOptions(BUCKET_WIDTH, group_by_speed=False))
+    for start, end in request_windows(first_day, last_day, days):
+        yield messages_usage.PATH, messages_usage_params(start, end)
 
 
 def cost_report_requests(first_day: date, last_day: date) -> Iterator[Request]:
-    for start, end in request_windows(first_day, last_day, COST_MAX_BUCKETS):
-        yield COST_REPORT_PATH, [
-            ("starting_at", rfc3339(start)),
-            ("ending_at", rfc3339(end)),
-            ("bucket_width", "1d"),
-            ("limit", str(COST_MAX_BUCKETS)),
-            *(("group_by[]", dimension) for dimension in COST_GROUP_BY),
+    for start, end in request_windows(first_day, last_day, cost_report.MAX_BUCKETS):
+        yield cost_report.PATH, [
+            *bucket_params(start, end, "1d", cost_report.MAX_BUCKETS),
+            *(("group_by[]", dimension) for dimension in cost_report.GROUP_BY),
         ]
 
 
 def claude_code_requests(first_day: date, last_day: date) -> Iterator[Request]:
     day = first_day
     while day <= last_day:
-        yield CLAUDE_CODE_PATH, [("starting_at", day.isoformat()), ("limit", str(CLAUDE_CODE_PAGE_LIMIT))]
+        yield claude_code_usage.PATH, [("starting_at", day.isoformat()), ("limit", str(claude_code_usage.PAGE_LIMIT))]
         day += timedelta(days=1)
 
 
@@ -74,13 +56,13 @@ def dlt_messages_usage(first_day: date, last_day: date) -> dict[str, object]:
     start = datetime(first_day.year, first_day.month, first_day.day)
     end = datetime(last_day.year, last_day.month, last_day.day) + timedelta(days=1)
     return {
-        "path": MESSAGES_USAGE_PATH,
+        "path": messages_usage.PATH,
         "params": {
             "starting_at": rfc3339(start),
             "ending_at": rfc3339(end),
             "bucket_width": BUCKET_WIDTH,
-            "limit": str(MESSAGES_MAX_BUCKETS[BUCKET_WIDTH]),
-            "group_by[]": list(MESSAGES_GROUP_BY),
+            "limit": str(messages_usage.MAX_BUCKETS[BUCKET_WIDTH]),
+            "group_by[]": list(messages_usage.GROUP_BY),
         },
     }
 

@@ -50,7 +50,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 import plan  # noqa: E402
-from pipelines.ingest import CLAUDE_CODE, COST_REPORT, MESSAGES_USAGE  # noqa: E402
+from pipelines.catalog import raw_day_columns  # noqa: E402
 
 PYTHON = sys.executable
 _CONSOLE_SCRIPT = Path(PYTHON).parent / "usage-pipeline"
@@ -58,7 +58,7 @@ USAGE_PIPELINE = [str(_CONSOLE_SCRIPT)] if _CONSOLE_SCRIPT.exists() else [PYTHON
 DLT_VENV = BENCH / ".venv-dlt"
 DLT_PYTHON = DLT_VENV / "bin" / "python"
 DLT_REQUIREMENTS = BENCH / "requirements-dlt.txt"
-REPORT_TABLES = tuple(table for report in (MESSAGES_USAGE, COST_REPORT, CLAUDE_CODE) for table in report.time_columns)
+REPORT_TABLES = tuple(raw_day_columns())
 STARTUP_SECONDS = 60  # bound on the simulator's start
 MiB = 1024  # ru_maxrss is in KiB on Linux
 

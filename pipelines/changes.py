@@ -34,8 +34,3 @@ def changed_days(con: duckdb.DuckDBPyConnection, snapshot: str, load_log: str = 
 def loaded_days(con: duckdb.DuckDBPyConnection, load_log: str = "raw.load_log") -> list[date]:
     """Every UTC day the load log has a partition of."""
     return [day for (day,) in con.execute(f"SELECT DISTINCT partition_date FROM {load_log} ORDER BY 1").fetchall()]
-
-
-def days_sql(days: list[date]) -> str:
-    """The days as an SQL list of DATE literals, for ``IN (...)`` filters DuckDB can push down."""
-    return "(" + ", ".join(f"DATE '{day.isoformat()}'" for day in days) + ")" if days else "(NULL)"

@@ -18,11 +18,12 @@ from pipelines import __version__
 from pipelines.api import AdminApiError
 from pipelines.api.client import check_api_key
 from pipelines.ingest import WindowLoadError
-from pipelines.load.warehouse import WRITER_LOCK_TIMEOUT_SECONDS, WarehouseBusyError, writer_lock
 from pipelines.publish import NoServingCopyError
 from pipelines.query import FORMATS, QueryError
 from pipelines.report import ReportError
+from pipelines.reports import REPORT_NAMES, reports_named
 from pipelines.settings import SETTINGS, ConfigError, Settings
+from pipelines.warehouse import WRITER_LOCK_TIMEOUT_SECONDS, WarehouseBusyError
 
 USER_ERRORS = (AdminApiError, ConfigError, WindowLoadError, WarehouseBusyError, NoServingCopyError, QueryError, ReportError)
 EPILOG = "Settings (environment variables):\n" + "\n".join(
@@ -86,8 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--end", help="last UTC day, YYYY-MM-DD (inclusive)")
     sync.add_argument(
         "--reports",
-        default="messages_usage,cost_report,claude_code_usage",
-        help="comma-separated reports to load (default: all three)",
+        default=",".join(REPORT_NAMES),
+        help=f"comma-separated reports to load, of {', '.join(REPORT_NAMES)} (default: all)",
     )
     sync.add_argument("--skip-entities", action="store_true", help="do not snapshot users, workspaces, keys...")
     sync.add_argument(
@@ -144,17 +145,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from pipelines.sync import SyncRange, check_reports, run_sync
+    from pipelines.sync import SyncRange, run_sync
 
     settings = Settings.load(config_file=args.config)
     _check_keys(settings.require_keys())
     sync_range = SyncRange.resolve(settings, args.start, args.end)
-    reports = check_reports(tuple(name.strip() for name in args.reports.split(",") if name.strip()))
+    reports = reports_named(tuple(name.strip() for name in args.reports.split(",") if name.strip()))
     if args.wait < 0:
         raise ConfigError("--wait must be >= 0 seconds")
-    with _exclusive(settings.warehouse_path, args.wait):
-        _say(f"syncing {sync_range.first_day} .. {sync_range.last_day} into {settings.warehouse_path}")
-        run_sync(settings, sync_range, reports=reports, entities=not args.skip_entities)
+    _say(f"syncing {sync_range.first_day} .. {sync_range.last_day} into {settings.warehouse_path}")
+    run_sync(settings, sync_range, reports=tuple(report.name for report in reports), entities=not args.skip_entities,
+             wait_seconds=args.wait, on_wait=_waiting_for(settings.warehouse_path, args.wait))
     _say(f"done: {settings.warehouse_path}; published for readers: {settings.serving_path}")
     return 0
 
@@ -185,14 +186,10 @@ def _check_keys(keys: tuple[str, ...]) -> None:
             raise ConfigError(str(exc)) from None
 
 
-def _exclusive(warehouse: str, wait_seconds: float):
-    """The warehouse's writer lock for the whole command: a second sync waits, then gives up clearly."""
-    return writer_lock(
-        warehouse,
-        timeout_seconds=wait_seconds,
-        on_wait=lambda holder: _say(
-            f"another sync ({holder}) is writing {warehouse}; waiting up to {wait_seconds:.0f} s for it to finish"
-        ),
+def _waiting_for(warehouse: str, wait_seconds: float):
+    """What a sync says when another one holds the warehouse: it waits, then gives up clearly."""
+    return lambda holder: _say(
+        f"another sync ({holder}) is writing {warehouse}; waiting up to {wait_seconds:.0f} s for it to finish"
     )
 
 
@@ -224,9 +221,8 @@ def _demo(args: argparse.Namespace) -> int:
             }
         )
         sync_range = SyncRange(today - timedelta(days=args.days - 1), today)
-        with _exclusive(warehouse, WRITER_LOCK_TIMEOUT_SECONDS):
-            _say(f"syncing the last {args.days} days into {warehouse}")
-            run_sync(settings, sync_range)
+        _say(f"syncing the last {args.days} days into {warehouse}")
+        run_sync(settings, sync_range, on_wait=_waiting_for(warehouse, WRITER_LOCK_TIMEOUT_SECONDS))
     print_summary(settings.serving_path)
     # `sql` and `report` read the default serving path unless told otherwise (--warehouse elsewhere).
     default = Path(settings.serving_path) == Path(Settings().with_default_paths().serving_path)

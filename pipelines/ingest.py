@@ -9,7 +9,7 @@ A window whose pages are malformed (bad JSON, wrong types, broken pagination) is
 following windows are still loaded, so one bad day costs a re-run of that day, not of the range;
 the ingest then fails naming every skipped window. Errors that no other window can escape (a
 rejected key, the spend cap, an API still failing after every retry, a locked warehouse) stop at
-once. The whole ingest holds the warehouse's writer lock, so two syncs never interleave.
+once. The caller (a Dagster step) holds the warehouse's writer lock, so two syncs never interleave.
 """
 
 from __future__ import annotations
@@ -19,33 +19,22 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 from pipelines.api import AdminApiClient, AdminApiError, MalformedResponseError, PaginationError
+from pipelines.catalog import ensure_schema
 from pipelines.extract.entities import ENTITY_KEYS, fetch_entity_snapshot, fetch_organization
-from pipelines.extract.reports import (
-    COST_MAX_BUCKETS,
-    FetchedWindow,
-    fetch_claude_code,
-    fetch_cost_report,
-    fetch_messages_usage,
-    messages_usage_days_per_request,
-    request_windows,
-)
 from pipelines.load.history import SnapshotChanges, apply_snapshot
 from pipelines.load.partitions import TableRows, WindowLoad, replace_window
-from pipelines.load.warehouse import (
-    LOADER_CHECKPOINT_THRESHOLD,
-    LOADER_MEMORY_LIMIT,
-    connect,
-    ensure_schema,
-    writer_lock,
-)
+from pipelines.reports import FetchedWindow, ReportSpec
+from pipelines.reports.windows import request_windows
+from pipelines.warehouse import LOADER_CHECKPOINT_THRESHOLD, LOADER_MEMORY_LIMIT, connect, transaction
 
 Progress = Callable[[str], None]
+OptionsT = TypeVar("OptionsT")
 
 
 class WindowLoadError(RuntimeError):
@@ -54,36 +43,6 @@ class WindowLoadError(RuntimeError):
 
 # Errors that belong to one window's responses or rows: the other windows can still load.
 WINDOW_ERRORS = (MalformedResponseError, PaginationError, ValueError)
-
-
-@dataclass(frozen=True)
-class Report:
-    """A report endpoint: the table it feeds, what windows are deleted by, and how to fetch it."""
-
-    name: str
-    table: str
-    time_columns: dict[str, str]  # table -> column the window is replaced by
-    fetch: Callable[..., FetchedWindow]  # (client, start, end, **options) -> one window
-    days_per_request: Callable[..., int]  # (**options) -> days in the largest page
-
-
-MESSAGES_USAGE = Report(
-    "messages_usage",
-    "raw.messages_usage",
-    {"raw.messages_usage": "bucket_start"},
-    fetch_messages_usage,
-    messages_usage_days_per_request,
-)
-COST_REPORT = Report(
-    "cost_report", "raw.cost_report", {"raw.cost_report": "bucket_start"}, fetch_cost_report, lambda **_: COST_MAX_BUCKETS
-)
-CLAUDE_CODE = Report(
-    "claude_code_usage",
-    "raw.claude_code_usage",
-    {"raw.claude_code_usage": "date", "raw.claude_code_model_usage": "date", "raw.claude_code_tool_actions": "date"},
-    fetch_claude_code,
-    lambda **_: 1,
-)
 
 
 @dataclass
@@ -104,41 +63,28 @@ class IngestResult:
 
 
 def ingest_report(
-    report: Report,
+    report: ReportSpec[OptionsT],
     clients: list[AdminApiClient],
     warehouse_path: str | Path,
     first_day: date,
     last_day: date,
+    options: OptionsT,
     *,
     run_id: str | None = None,
     progress: Progress = lambda message: None,
-    **fetch_options: object,
 ) -> IngestResult:
     """Fetch every window of [first_day, last_day] for each organization and replace it in the warehouse.
 
     Raises WindowLoadError naming every window that could not be loaded (the others are loaded).
+    The caller holds the warehouse's writer lock.
     """
-    with writer_lock(warehouse_path):
-        return _ingest_report(report, clients, warehouse_path, first_day, last_day, run_id, progress, fetch_options)
-
-
-def _ingest_report(
-    report: Report,
-    clients: list[AdminApiClient],
-    warehouse_path: str | Path,
-    first_day: date,
-    last_day: date,
-    run_id: str | None,
-    progress: Progress,
-    fetch_options: dict[str, object],
-) -> IngestResult:
     result = IngestResult(report.table, first_day, last_day)
     failures: list[str] = []
     windows_tried = 0
     with _Writer(warehouse_path) as writer:
         for client in clients:
             windows_tried += _ingest_organization(
-                report, client, writer, first_day, last_day, run_id, progress, fetch_options, result, failures
+                report, client, writer, first_day, last_day, run_id, progress, options, result, failures
             )
     result.warnings = sorted(set(result.warnings))
     if len(failures) == 1:
@@ -156,14 +102,14 @@ def _ingest_report(
 
 
 def _ingest_organization(
-    report: Report,
+    report: ReportSpec[OptionsT],
     client: AdminApiClient,
     writer: _Writer,
     first_day: date,
     last_day: date,
     run_id: str | None,
     progress: Progress,
-    fetch_options: dict[str, object],
+    options: OptionsT,
     result: IngestResult,
     failures: list[str],
 ) -> int:
@@ -171,8 +117,11 @@ def _ingest_organization(
     retries_before = client.stats.retries
     organization_id = fetch_organization(client).item(0, "id")
     result.organizations.append(organization_id)
-    windows = request_windows(first_day, last_day, report.days_per_request(**fetch_options))
-    fetch = partial(report.fetch, client, **fetch_options)
+    windows = request_windows(first_day, last_day, report.days_per_request(options))
+
+    def fetch(start: datetime, end: datetime) -> FetchedWindow:
+        return report.fetch(client, start, end, options)
+
     windows_tried = 0
     with closing(_fetched_ahead(fetch, windows)) as fetched_windows:
         for start, end, fetched in fetched_windows:
@@ -272,28 +221,21 @@ def ingest_entities(
     *,
     progress: Progress = lambda message: None,
 ) -> list[SnapshotChanges]:
-    """Snapshot every entity list of each organization into the history tables, one transaction per org."""
-    with writer_lock(warehouse_path):
-        return _ingest_entities(clients, warehouse_path, progress)
+    """Snapshot every entity list of each organization into the history tables, one transaction per org.
 
-
-def _ingest_entities(clients: list[AdminApiClient], warehouse_path: str | Path, progress: Progress) -> list[SnapshotChanges]:
+    The caller holds the warehouse's writer lock.
+    """
     changes: list[SnapshotChanges] = []
     for client in clients:
         snapshot = fetch_entity_snapshot(client, fetch_organization(client))
         snapshot_at = datetime.now(UTC)
         with connect(warehouse_path) as con:
             ensure_schema(con)
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con):
                 org_changes = [
                     apply_snapshot(con, table, rows, ENTITY_KEYS[table], snapshot.organization_id, snapshot_at)
                     for table, rows in snapshot.tables.items()
                 ]
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
         changes += org_changes
         for warning in snapshot.drift.warnings():
             progress(f"warning: {warning}")
@@ -305,16 +247,17 @@ def _ingest_entities(clients: list[AdminApiClient], warehouse_path: str | Path, 
 
 
 def _load_window(
-    report: Report, window: FetchedWindow, organization_id: str, con: duckdb.DuckDBPyConnection, run_id: str | None
+    report: ReportSpec, window: FetchedWindow, organization_id: str, con: duckdb.DuckDBPyConnection, run_id: str | None
 ) -> list:
     tables = tuple(
-        TableRows(table, window.tables[table], time_column) for table, time_column in report.time_columns.items()
+        TableRows(table, window.tables[table], time_column) for table, time_column in report.tables.items()
     )
     load = WindowLoad(
         organization_id=organization_id,
         window_start=window.start,
         window_end=window.end,
         tables=tables,
+        day_totals_sql=report.day_totals_sql,
         pages=window.pages,
         requests=window.requests,
         schema_warnings=tuple(window.drift.warnings()),

@@ -20,7 +20,7 @@ GLIBC_ARENAS = 2
 
 
 def cap_malloc_arenas() -> None:
-    """Apply the cap; effective for arenas created afterwards, so call it at import time."""
+    """Apply the cap; effective for arenas created afterwards, so call it before a run starts its threads."""
     if "MALLOC_ARENA_MAX" in os.environ:
         return
     libc_name = ctypes.util.find_library("c")

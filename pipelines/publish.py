@@ -8,7 +8,7 @@ The copy uses an old storage version so the DuckDB releases embedded in BI drive
 
 A publication is incremental when it can be: the new copy starts as a file copy of the previous
 one, and only the changed UTC days of the day-grained tables (raw reports and incremental marts,
-``pipelines.marts.dated_tables``) are replaced in it, the small tables whole; the Parquet export
+``pipelines.catalog.dated_tables``) are replaced in it, the small tables whole; the Parquet export
 rewrites only the changed months and hard-links the rest. What a copy was published from is
 recorded in its ``meta`` schema; anything unusual (another warehouse, a full marts rebuild, a new
 column, a missing Parquet export) makes a full publication instead.
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.catalog import dated_tables
 from pipelines.changes import changed_days, latest_loads_sql
-from pipelines.load.warehouse import DUCKDB_MEMORY_LIMIT, read_sql, writer_lock
-from pipelines.marts import dated_tables, day_filter
+from pipelines.warehouse import connect, read_sql, replace_days, writer_lock
 
 PUBLISHED_SCHEMAS = ("raw", "marts")
 _SCHEMA_LIST = ", ".join(f"'{schema}'" for schema in PUBLISHED_SCHEMAS)  # for SQL IN (...)
@@ -84,10 +84,7 @@ def publish(warehouse_path: str | Path, serving_path: str | Path, parquet_dir: s
         # In memory: attaches the warehouse read-only and the new copy; capped like every warehouse
         # connection, spilling beside the copy (the Parquet export of a year would take 1 GB otherwise).
         spill = serving_path.with_name(f"{serving_path.name}.tmp")
-        con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": str(spill)})
-        try:
-            con.execute("SET TimeZone = 'UTC'")  # days and months are UTC days and months
-            con.execute("SET enable_progress_bar = false")
+        with connect(":memory:", config={"temp_directory": str(spill)}) as con:
             con.execute(f"ATTACH '{_sql_path(warehouse_path)}' AS warehouse (READ_ONLY)")
             tables = _published_tables(con)
             plan = _plan(con, warehouse_path, serving_path, Path(parquet_dir) if parquet_dir else None)
@@ -101,8 +98,6 @@ def publish(warehouse_path: str | Path, serving_path: str | Path, parquet_dir: s
             parquet_path = _export_parquet(con, tables, Path(parquet_dir), plan, day_columns) if parquet_dir else None
             _record(con, warehouse_path, parquet_path)
             con.execute("DETACH serving")
-        finally:
-            con.close()
         os.replace(staging_path, serving_path)
     return Publication(serving_path, parquet_path, len(tables), rows, plan.is_full, plan.reason, tuple(plan.days))
 
@@ -114,8 +109,7 @@ def read_serving_copy(serving_path: str | Path) -> Iterator[duckdb.DuckDBPyConne
     path = Path(serving_path)
     if not path.is_file():
         raise NoServingCopyError(f"no serving copy at {path} yet: run `usage-pipeline sync` (or `usage-pipeline demo`) first")
-    with duckdb.connect(str(path), read_only=True) as con:
-        con.execute("SET TimeZone = 'UTC'")
+    with connect(path, read_only=True) as con:
         yield con
 
 
@@ -176,9 +170,8 @@ def _copy_tables(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], 
             con.execute(f"CREATE TABLE {target} AS FROM {source}")
         elif day_column is None:
             con.execute(f"CREATE OR REPLACE TABLE {target} AS FROM {source}")
-        elif plan.days:
-            con.execute(f"DELETE FROM {target} WHERE {day_filter(day_column, plan.days)}")
-            con.execute(f"INSERT INTO {target} FROM {source} WHERE {day_filter(day_column, plan.days)}")
+        else:
+            replace_days(con, target, day_column, plan.days, source)
         rows += con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
     return rows
 

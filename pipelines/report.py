@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import __version__
-from pipelines.load.warehouse import read_sql
+from pipelines.warehouse import read_sql
 from pipelines.publish import read_serving_copy
 
 PALETTE = ("#3b6fb6", "#d9822b", "#3a9a5b", "#b5475a", "#7a5fb0", "#8c6d46", "#c95fa8", "#6f7f8f", "#b5a33a", "#3aa5a5")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pipelines.load.warehouse import read_sql
+from pipelines.warehouse import read_sql
 from pipelines.query import run_query, write_result
 
 SUMMARY_QUERIES = {

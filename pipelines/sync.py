@@ -7,20 +7,19 @@ the same assets, resources and single-run backfill over a partition range.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from pipelines.defs.assets import entity_snapshots
-from pipelines.defs.marts import marts as mart_assets
+from pipelines.defs.assets import entity_snapshots, report_assets
+from pipelines.defs.jobs import END_OF_RUN, lookback_range, partition_range_tags
 from pipelines.defs.resources import resources_from_settings
-from pipelines.defs.schedules import PARTITION_RANGE_END, PARTITION_RANGE_START, lookback_range
-from pipelines.defs.serving import serving_snapshot
-from pipelines.definitions import report_assets
+from pipelines.memory import cap_malloc_arenas
+from pipelines.reports import REPORT_NAMES, reports_named
 from pipelines.settings import ConfigError, Settings
-
-REPORT_NAMES = ("messages_usage", "cost_report", "claude_code_usage")
+from pipelines.warehouse import writer_lock
 
 
 @dataclass(frozen=True)
@@ -33,8 +32,8 @@ class SyncRange:
         """Inclusive UTC days; without dates, the daily schedule's lookback window."""
         today = today or datetime.now(UTC).date()
         default_start, default_end = lookback_range(today, settings.lookback_days)
-        first_day = _parse_day(start or default_start, "--start")
-        last_day = _parse_day(end or default_end, "--end")
+        first_day = _parse_day(start, "--start") if start else default_start
+        last_day = _parse_day(end, "--end") if end else default_end
         if first_day > last_day:
             raise ConfigError(f"--start {first_day} is after --end {last_day}; both dates are inclusive UTC days")
         if first_day < settings.start_date:
@@ -47,13 +46,6 @@ class SyncRange:
         return cls(first_day, last_day)
 
 
-def check_reports(reports: tuple[str, ...]) -> tuple[str, ...]:
-    """The report names, or a ConfigError naming the unknown ones (before any request or lock)."""
-    if unknown := sorted(set(reports) - set(REPORT_NAMES)):
-        raise ConfigError(f"unknown report(s) {', '.join(unknown)}; choose from {', '.join(REPORT_NAMES)}")
-    return reports
-
-
 def run_sync(
     settings: Settings,
     sync_range: SyncRange,
@@ -61,15 +53,26 @@ def run_sync(
     reports: tuple[str, ...] = REPORT_NAMES,
     entities: bool = True,
     marts: bool = True,
+    wait_seconds: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> list[dg.ExecuteInProcessResult]:
     """Snapshot the entities, materialize the report partitions of the range in one run, then
     rebuild the marts, run their checks (failed checks are logged as warnings, not raised) and
     publish the serving copy; `marts=False` skips those three steps.
 
+    The whole sync holds the warehouse's writer lock, so a second sync waits for it (at most
+    `wait_seconds`, default WRITER_LOCK_TIMEOUT_SECONDS, calling `on_wait(holder)` once) instead of
+    interleaving its steps.
     Admin keys are read from ANTHROPIC_ADMIN_KEY when the run starts (never from Dagster config).
     Raises the underlying error (AdminApiError, WindowLoadError, ...) when a step fails.
     """
-    check_reports(reports)
+    selected_reports = {report.name for report in reports_named(reports)}
+    cap_malloc_arenas()
+    with writer_lock(settings.warehouse_path, timeout_seconds=wait_seconds, on_wait=on_wait):
+        return _run(settings, sync_range, selected_reports, entities, marts)
+
+
+def _run(settings: Settings, sync_range: SyncRange, reports: set[str], entities: bool, marts: bool):
     resources = resources_from_settings(settings)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     # Dagster's console logger stays quiet: progress comes from the `pipelines.progress` logger
@@ -78,14 +81,11 @@ def run_sync(
     results = []
     if entities:
         results.append(_materialize([entity_snapshots], resources, instance, run_config, tags={}))
-    selected = [asset for asset in report_assets(settings) if asset.key.path[-1] in reports]
+    selected = [asset for name, asset in report_assets(settings).items() if name in reports]
     # The marts and the publication end the reports' run, as they end every scheduled run (or run alone).
-    mart_steps = [mart_assets, serving_snapshot] if marts else []
+    mart_steps = END_OF_RUN if marts else []
     if selected:
-        tags = {
-            PARTITION_RANGE_START: sync_range.first_day.isoformat(),
-            PARTITION_RANGE_END: sync_range.last_day.isoformat(),
-        }
+        tags = partition_range_tags(sync_range.first_day, sync_range.last_day)
         results.append(_materialize([*selected, *mart_steps], resources, instance, run_config, tags))
     elif mart_steps:
         results.append(_materialize(mart_steps, resources, instance, run_config, tags={}))

@@ -9,8 +9,8 @@ from decimal import Decimal
 import dagster as dg
 import pytest
 
-from pipelines.defs.schedules import PARTITION_RANGE_END, PARTITION_RANGE_START
-from pipelines.definitions import build_definitions
+from pipelines.defs.jobs import PARTITION_RANGE_END, PARTITION_RANGE_START
+from pipelines.defs import build_definitions
 from pipelines.settings import Settings
 from pipelines.simulator import DEMO_ADMIN_KEY, Simulator
 from pipelines.simulator.traffic import USAGE_METRICS

@@ -21,9 +21,9 @@ import pytest
 
 from pipelines.defs.marts import MART_CHECKS, MART_TABLES, asset_key, marts
 from pipelines.defs.resources import resources_from_settings
-from pipelines.load.warehouse import connect
+from pipelines.warehouse import connect
 from pipelines.marts import build_marts
-from pipelines.definitions import build_definitions
+from pipelines.defs import build_definitions
 from pipelines.prices import load_price_table
 from pipelines.settings import Settings
 from pipelines.simulator import DEMO_ADMIN_KEY, Simulator

@@ -16,21 +16,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.catalog import ensure_schema
 from pipelines.normalize import (
     MalformedPage,
     SchemaDrift,
     decode_api_keys_page,
-    decode_claude_code_page,
-    decode_cost_report_page,
     decode_invites_page,
-    decode_messages_usage_page,
     decode_organization,
     decode_users_page,
     decode_workspace_members_page,
     decode_workspaces_page,
 )
+from pipelines.reports.claude_code_usage.decode import decode_claude_code_page
+from pipelines.reports.cost_report.decode import decode_cost_report_page
+from pipelines.reports.messages_usage.decode import decode_messages_usage_page
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql" / "raw"
 UTC = timezone.utc
 
 
@@ -200,8 +200,7 @@ SCD_VALUES = "'hash' AS row_hash, now() AS valid_from, NULL AS valid_to, true AS
 def warehouse() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    for ddl in sorted(SQL_DIR.glob("*.sql")):
-        con.execute(ddl.read_text())
+    ensure_schema(con)
     return con
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.load.warehouse import connect
+from pipelines.warehouse import connect
 from pipelines.marts import build_marts
 from pipelines.publish import PUBLISHED_SCHEMAS, publish
 from pipelines.settings import Settings

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.marts import RAW_DAY_COLUMNS
+from pipelines.catalog import raw_day_columns
 
-REPORT_TABLES = tuple(RAW_DAY_COLUMNS)  # raw.messages_usage, raw.cost_report, raw.claude_code_*
+REPORT_TABLES = tuple(raw_day_columns())  # raw.messages_usage, raw.cost_report, raw.claude_code_*
 ENTITY_TABLES = (
     "raw.organization",
     "raw.users",

@@ -27,14 +27,14 @@ class Page(Protocol):
     def has_more(self) -> bool: ...
 
 
-class ReportPage(Page, Protocol):
+class NextPaged(Page, Protocol):
     """What a report page decoder must return."""
 
     @property
     def next_page(self) -> str | None: ...
 
 
-class ListPage(Page, Protocol):
+class IdPaged(Page, Protocol):
     """What an entity list page decoder must return."""
 
     @property
@@ -42,8 +42,8 @@ class ListPage(Page, Protocol):
 
 
 PageT = TypeVar("PageT", bound=Page)
-ReportPageT = TypeVar("ReportPageT", bound=ReportPage)
-ListPageT = TypeVar("ListPageT", bound=ListPage)
+NextPagedT = TypeVar("NextPagedT", bound=NextPaged)
+IdPagedT = TypeVar("IdPagedT", bound=IdPaged)
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,10 @@ def iter_report_pages(
     client: AdminApiClient,
     path: str,
     params: Sequence[tuple[str, str]],
-    decode: Callable[[bytes], ReportPageT],
+    decode: Callable[[bytes], NextPagedT],
     *,
     max_pages: int = 10_000,
-) -> Iterator[ReportPageT]:
+) -> Iterator[NextPagedT]:
     """Yield every decoded page of a report endpoint, sending `page=<next_page>` after the first."""
     return _walk_pages(client, path, _own_params(params, "page"), decode, "page", "next_page", max_pages)
 
@@ -81,11 +81,11 @@ def iter_list_pages(
     client: AdminApiClient,
     path: str,
     params: Sequence[tuple[str, str]],
-    decode: Callable[[bytes], ListPageT],
+    decode: Callable[[bytes], IdPagedT],
     *,
     limit: int = MAX_LIST_LIMIT,
     max_pages: int = 10_000,
-) -> Iterator[ListPageT]:
+) -> Iterator[IdPagedT]:
     """Yield every decoded page of an entity list, `limit` items a page, sending `after_id=<last_id>`."""
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")

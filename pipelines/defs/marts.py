@@ -10,18 +10,17 @@ the same step right after the build (selecting only checks re-runs them without 
 import dagster as dg
 import polars as pl
 
-from pipelines.defs.assets import PROGRESS_LOGGER
-from pipelines.defs.resources import MartOptionsResource, WarehouseResource
+from pipelines.defs.resources import PROGRESS_LOGGER, SettingsResource, writing_step
 from pipelines.defs.table_metadata import column_schema
 from pipelines.extract.entities import ENTITY_KEYS
-from pipelines.ingest import CLAUDE_CODE, COST_REPORT, MESSAGES_USAGE
-from pipelines.load.warehouse import connect
-from pipelines.marts import CheckResult, MartCheck, build_marts, mart_checks, mart_tables, run_checks
+from pipelines.marts import CheckResult, build_marts, run_checks
+from pipelines.models import MartCheck, mart_checks, mart_tables
+from pipelines.reports import REPORTS
+from pipelines.warehouse import connect
 
 # The raw asset that writes each raw table.
 RAW_ASSET_KEYS: dict[str, dg.AssetKey] = {
-    **{table: dg.AssetKey(["raw", report.name]) for report in (MESSAGES_USAGE, COST_REPORT, CLAUDE_CODE)
-       for table in report.time_columns},
+    **{table: dg.AssetKey(["raw", report.name]) for report in REPORTS for table in report.tables},
     **{table: dg.AssetKey(["raw", table.removeprefix("raw.")]) for table in ENTITY_KEYS},
 }
 
@@ -58,15 +57,15 @@ def check_key(check: MartCheck) -> dg.AssetCheckKey:
     can_subset=True,  # only the checks: re-checks the marts as they are, without a build
     pool="warehouse_writer",
 )
-def marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mart_options: MartOptionsResource):
+def marts(context: dg.AssetExecutionContext, settings: SettingsResource):
     """Bring every intermediate and mart table up to date with the raw tables in one transaction
     (only the days loaded since the last build, unless an input besides the report rows changed),
     then run the selected checks in the same step, on the days the build rewrote where that is exact."""
     checks = [check for check in MART_CHECKS if check_key(check) in context.selected_asset_check_keys]
     build = None
-    with connect(warehouse.path) as con:
+    with writing_step(settings), connect(settings.warehouse_path) as con:
         if context.selected_asset_keys:
-            build = build_marts(con, mart_options.budgets())
+            build = build_marts(con, dict(settings.budgets))
             columns = {table: column_schema(con, table) for table in build.row_counts}
         results = run_checks(con, checks, build)
     if build is not None:

@@ -6,10 +6,8 @@ skips it when any upstream step failed: readers keep the last good publication i
 
 import dagster as dg
 
-from pipelines.defs.assets import PROGRESS_LOGGER
 from pipelines.defs.marts import marts
-from pipelines.defs.resources import ServingResource, WarehouseResource
-from pipelines.load.warehouse import writer_lock
+from pipelines.defs.resources import PROGRESS_LOGGER, SettingsResource, writing_step
 from pipelines.publish import PUBLISHED_SCHEMAS, publish
 
 
@@ -27,13 +25,11 @@ from pipelines.publish import PUBLISHED_SCHEMAS, publish
     kinds={"duckdb", "parquet"},
     pool="warehouse_writer",
 )
-def serving_snapshot(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, serving: ServingResource
-) -> dg.MaterializeResult:
+def serving_snapshot(context: dg.AssetExecutionContext, settings: SettingsResource) -> dg.MaterializeResult:
     """Bring a new serving file and Parquet export up to date (only the changed days when the previous
     publication allows), then swap both in."""
-    with writer_lock(warehouse.path):  # no other sync writes the warehouse while it is copied
-        publication = publish(warehouse.path, serving.serving_path, serving.parquet_dir)
+    with writing_step(settings):  # no other sync writes the warehouse while it is copied
+        publication = publish(settings.warehouse_path, settings.serving_path, settings.parquet_dir)
     how = f"full: {publication.reason}" if publication.is_full else f"incremental: {len(publication.days)} changed day(s)"
     message = f"published {publication.tables} tables ({publication.rows} rows) to {publication.serving_path} ({how})"
     context.log.info(message)
@@ -46,7 +42,7 @@ def serving_snapshot(
             "days_copied": len(publication.days),
             "dagster/row_count": publication.rows,
             "serving_path": dg.MetadataValue.path(str(publication.serving_path)),
-            "parquet_dir": dg.MetadataValue.path(serving.parquet_dir),
+            "parquet_dir": dg.MetadataValue.path(settings.parquet_dir),
             "parquet_export": dg.MetadataValue.path(str(publication.parquet_path)),
         }
     )

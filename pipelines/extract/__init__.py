@@ -1,1 +1,1 @@
-"""Fetching from the Admin API: which requests to send, and decoding their pages into frames."""
+"""Fetching the entity lists from the Admin API (each report's requests live in its folder under `pipelines/reports/`)."""

@@ -1,1 +1,1 @@
-"""Writing to DuckDB: the warehouse connection, atomic partition replacement, entity history."""
+"""Writing fetched rows to the warehouse: atomic window replacement with the load log, entity history."""

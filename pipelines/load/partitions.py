@@ -14,14 +14,7 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from pipelines.load.warehouse import read_sql
-
-# Per main table: the SQL giving its per-day load-log measures.
-DAY_TOTALS_SQL = {
-    "raw.messages_usage": "load/day_totals_messages_usage.sql",
-    "raw.cost_report": "load/day_totals_cost_report.sql",
-    "raw.claude_code_usage": "load/day_totals_claude_code_usage.sql",
-}
+from pipelines.warehouse import read_sql, replace_rows, transaction
 
 
 @dataclass(frozen=True)
@@ -41,6 +34,7 @@ class WindowLoad:
     window_start: datetime
     window_end: datetime
     tables: tuple[TableRows, ...]  # the first one is the table the load log describes
+    day_totals_sql: str  # the first table's per-day rows, tokens and cost for the load log
     pages: int
     requests: int
     schema_warnings: tuple[str, ...] = field(default=())
@@ -63,12 +57,11 @@ def replace_window(con: duckdb.DuckDBPyConnection, load: WindowLoad, loaded_at: 
         "window_start": load.window_start,
         "window_end": load.window_end,
     }
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for table_rows in load.tables:
             _replace_table_window(con, table_rows, window, loaded_at)
         main_table = load.tables[0].table
-        con.execute(f"CREATE OR REPLACE TEMP TABLE day_totals AS {read_sql(DAY_TOTALS_SQL[main_table])}", window)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE day_totals AS {load.day_totals_sql}", window)
         con.execute(
             read_sql("load/insert_load_log.sql"),
             window
@@ -88,10 +81,6 @@ def replace_window(con: duckdb.DuckDBPyConnection, load: WindowLoad, loaded_at: 
             window | {"table_name": main_table, "loaded_at": loaded_at},
         ).fetchall()
         con.execute("DROP TABLE day_totals")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return [DayLoad(day, rows, restated) for day, rows, restated in logged]
 
 
@@ -105,15 +94,12 @@ def _replace_table_window(
         if column == "date"
         else f"{column} >= $window_start AND {column} < $window_end"
     )
-    con.execute(f"DELETE FROM {table_rows.table} WHERE organization_id = $organization_id AND {bounds}", window)
-    if table_rows.rows.is_empty():
-        return
     con.register("incoming_rows", table_rows.rows)
     try:
-        con.execute(
-            f"INSERT INTO {table_rows.table} BY NAME "
+        replace_rows(
+            con, table_rows.table, f"organization_id = $organization_id AND {bounds}",
             "SELECT *, $organization_id AS organization_id, $loaded_at AS loaded_at FROM incoming_rows",
-            {"organization_id": window["organization_id"], "loaded_at": loaded_at},
+            window | {"loaded_at": loaded_at},
         )
     finally:
         con.unregister("incoming_rows")

@@ -1,5 +1,9 @@
 """Admin API response bodies -> typed polars frames shaped like the `raw.*` tables.
 
+This package holds what every decoder shares (the page contract, the bucketed-report reader, drift
+detection, column helpers) and the entity-list decoders; each report's own decoder is the
+`decode.py` of its folder under `pipelines/reports/`.
+
 The contract, for every decoder:
 - One body in, one page out. A decoder takes the raw bytes of ONE response and returns the
   rows together with the envelope the pager continues with (`has_more` + `next_page` for
@@ -19,8 +23,6 @@ The contract, for every decoder:
   caller to log (`drift.warnings()`).
 """
 
-from pipelines.normalize.claude_code import decode_claude_code_page
-from pipelines.normalize.cost_report import decode_cost_report_page
 from pipelines.normalize.drift import SchemaDrift
 from pipelines.normalize.entities import (
     decode_api_keys_page,
@@ -30,7 +32,6 @@ from pipelines.normalize.entities import (
     decode_workspace_members_page,
     decode_workspaces_page,
 )
-from pipelines.normalize.messages_usage import decode_messages_usage_page
 from pipelines.normalize.pages import ClaudeCodePage, ListPage, MalformedPage, ReportPage
 
 __all__ = [
@@ -40,10 +41,7 @@ __all__ = [
     "ReportPage",
     "SchemaDrift",
     "decode_api_keys_page",
-    "decode_claude_code_page",
-    "decode_cost_report_page",
     "decode_invites_page",
-    "decode_messages_usage_page",
     "decode_organization",
     "decode_users_page",
     "decode_workspace_members_page",

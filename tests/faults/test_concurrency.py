@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime
 import duckdb
 import pytest
 
-from pipelines.load import warehouse as warehouse_module
-from pipelines.load.warehouse import WarehouseBusyError, writer_lock_path
+from pipelines import warehouse as warehouse_module
+from pipelines.warehouse import WarehouseBusyError, writer_lock_path
 from pipelines.simulator import DEMO_ADMIN_KEY, Faults, Simulator
 from pipelines.sync import SyncRange, run_sync
 from tests.faults.helpers import LineReader, cli_command, cli_env, compare, raw_contents, settings_for, sync_args

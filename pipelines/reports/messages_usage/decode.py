@@ -15,8 +15,7 @@ from pipelines.normalize.columns import require_values
 from pipelines.normalize.drift import enum_drift
 from pipelines.normalize.pages import ReportPage
 from pipelines.normalize.report import ReportFormat, read_report
-
-BUCKET_WIDTHS = frozenset({"1m", "1h", "1d"})
+from pipelines.settings import BUCKET_WIDTHS
 
 DIMENSIONS = (
     "workspace_id", "api_key_id", "account_id", "service_account_id", "model",
@@ -40,7 +39,7 @@ TOKENS = {  # column -> where the API puts it
     "web_search_requests": _server_tool_use.field("web_search_requests"),
 }
 
-MESSAGES_USAGE = ReportFormat(
+RESULT_FORMAT = ReportFormat(
     result=pl.Struct({
         "uncached_input_tokens": pl.Int64,
         "cache_creation": pl.Struct({"ephemeral_5m_input_tokens": pl.Int64, "ephemeral_1h_input_tokens": pl.Int64}),
@@ -63,7 +62,7 @@ def decode_messages_usage_page(body: bytes, bucket_width: str) -> ReportPage:
     """
     if bucket_width not in BUCKET_WIDTHS:
         raise ValueError(f"bucket_width must be one of {sorted(BUCKET_WIDTHS)}, got {bucket_width!r}")
-    page = read_report(body, MESSAGES_USAGE)
+    page = read_report(body, RESULT_FORMAT)
     rows = page.rows.select(
         "bucket_start",
         "bucket_end",

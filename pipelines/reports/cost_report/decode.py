@@ -31,7 +31,7 @@ KNOWN_VALUES = {
     "inference_geo": {"global", "us", "not_available"},
 }
 
-COST_REPORT = ReportFormat(
+RESULT_FORMAT = ReportFormat(
     result=pl.Struct(dict.fromkeys(("amount", "currency", *DIMENSIONS), pl.String)),
     strings=("amount", "currency"),
     documented=frozenset({"speed"}),  # documented Feb-Apr 2026 only; the table has no column for it
@@ -40,7 +40,7 @@ COST_REPORT = ReportFormat(
 
 def decode_cost_report_page(body: bytes) -> ReportPage:
     """One page of the cost report: daily UTC buckets, amounts in cents and in USD."""
-    page = read_report(body, COST_REPORT)
+    page = read_report(body, RESULT_FORMAT)
     require_values(page.rows, ["amount", "currency"], "result")
     rows = add_money(page.rows, "amount", "amount_cents", "amount_usd").select(
         "bucket_start", "bucket_end", *DIMENSIONS, "currency", "amount_cents", "amount_usd", "extras"
