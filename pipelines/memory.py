@@ -1,12 +1,10 @@
 """Keep the process's peak memory under the 1 GiB budget on long syncs: at most two glibc arenas.
 
-Each report page is parsed into a few hundred MiB of short-lived buffers while a background
-thread fetches the next, and glibc gives each thread an arena of its own that keeps what it
-freed. Two arenas saved about 50 to 70 MiB on a year's sync at no measurable cost in time. Making
-polars' jemalloc return freed pages at once (dirty_decay_ms:0) saved 200 MiB more but made the
-same sync a third slower (both measured before page bodies were freed promptly, see
-pipelines/api/client.py), so it is left to the user (_RJEM_MALLOC_CONF). An explicit
-MALLOC_ARENA_MAX wins.
+Each report page is parsed into large short-lived buffers while a background thread fetches the
+next, and glibc gives each thread an arena of its own that keeps what it freed. Two arenas save
+memory at no measurable cost in time. Making polars' jemalloc return freed pages at once
+(dirty_decay_ms:0) saves more but costs much time, so it is left to the user (_RJEM_MALLOC_CONF);
+figures in the README, Performance, "Why these settings". An explicit MALLOC_ARENA_MAX wins.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ for the Batch API and for ``inference_geo = "us"`` data residency, and USD per 1
 ``effective_from`` is inclusive and ``effective_to`` exclusive (empty = still in force), so the
 day a price changes belongs to the new row.
 
-What the table cannot express (see the Admin API reference, section 8): Priority / flex tier
+What the table cannot express: Priority / flex tier
 prices (contract-specific, and absent from the cost report), fast mode, the historic Sonnet 4/4.5
 long-context premium and Haiku 5.5's 100k prompt-length tier. ``price_per_mtok`` refuses the
 service tiers it cannot price rather than guess.

@@ -82,7 +82,7 @@ def publish(warehouse_path: str | Path, serving_path: str | Path, parquet_dir: s
             leftover.unlink()
         staging_path = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
         # In memory: attaches the warehouse read-only and the new copy; capped like every warehouse
-        # connection, spilling beside the copy (the Parquet export of a year would take 1 GB otherwise).
+        # connection, spilling beside the copy (README, Performance, "Why these settings").
         spill = serving_path.with_name(f"{serving_path.name}.tmp")
         with connect(":memory:", config={"temp_directory": str(spill)}) as con:
             con.execute(f"ATTACH '{_sql_path(warehouse_path)}' AS warehouse (READ_ONLY)")

@@ -2,18 +2,20 @@
 
 Charts are drawn server-side as inline SVG (no JavaScript, fonts or files to fetch), so the file
 opens anywhere, prints, and can be mailed. Data comes from the serving copy's marts through the
-SQL files in `sql/report/`; "this month" is the month of the latest day with billed cost.
+SQL files in `sql/report/`; "this month" is the month of the latest day with billed cost. This
+module computes the figures and each chart's geometry; the markup is `templates/spend_report.html`,
+rendered with autoescaping so names from the API reach the page as text.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from html import escape
 from pathlib import Path
 
 import duckdb
+import jinja2
 
 from pipelines import __version__
 from pipelines.warehouse import read_sql
@@ -21,6 +23,10 @@ from pipelines.publish import read_serving_copy
 
 PALETTE = ("#3b6fb6", "#d9822b", "#3a9a5b", "#b5475a", "#7a5fb0", "#8c6d46", "#c95fa8", "#6f7f8f", "#b5a33a", "#3aa5a5")
 WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 640, 260, 64, 28, 12
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("pipelines"), autoescape=True, undefined=jinja2.StrictUndefined,
+    trim_blocks=True, lstrip_blocks=True,
+)
 
 
 class ReportError(RuntimeError):
@@ -28,10 +34,59 @@ class ReportError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Bar:
+    """A data mark: one rectangle, with its value as a tooltip."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    fill: str
+    tooltip: str
+
+
+@dataclass(frozen=True)
+class Line:
+    """A data mark: one series as a polyline ("x,y x,y ...")."""
+
+    points: str
+    stroke: str
+    tooltip: str
+
+
+@dataclass(frozen=True)
+class Label:
+    x: float
+    y: float
+    text: str
+    anchor: str = "start"
+
+
+@dataclass(frozen=True)
+class Axis:
+    x1: float
+    x2: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart's geometry in SVG user units, drawn by the template."""
+
+    height: float
+    bars: list[Bar] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
+    axis: Axis | None = None
+    legend: list[tuple[str, str]] = field(default_factory=list)  # (series, colour)
+    width: float = WIDTH
+
+
+@dataclass(frozen=True)
 class Figure:
     title: str
     caption: str
-    svg: str
+    chart: Chart
 
 
 def write_report(serving_path: str | Path, output: str | Path) -> Path:
@@ -87,10 +142,10 @@ def _figures(query: _Query) -> list[Figure]:
     ]
 
 
-# --- chart primitives: each returns one <svg class="chart"> whose data marks have class "mark" ---
+# --- chart primitives: each returns one Chart; its data marks (bars, lines) get class "mark" ---
 
 
-def stacked_bars(rows: list[tuple[object, str, float]], *, money: bool) -> str:
+def stacked_bars(rows: list[tuple[object, str, float]], *, money: bool) -> Chart:
     """Vertical bars per x, stacked by series, with a legend."""
     xs = sorted({x for x, _, _ in rows})
     series = _series_order(rows)
@@ -101,73 +156,73 @@ def stacked_bars(rows: list[tuple[object, str, float]], *, money: bool) -> str:
     top = max(totals.values(), default=0.0) or 1.0
     plot_w, plot_h = WIDTH - PAD_LEFT - 8, HEIGHT - PAD_BOTTOM - PAD_TOP
     step = plot_w / max(len(xs), 1)
-    marks = []
-    for x, name, base, value in stacks:
-        h = value / top * plot_h
-        y = PAD_TOP + plot_h - (base + value) / top * plot_h
-        marks.append(
-            f'<rect class="mark" x="{PAD_LEFT + xs.index(x) * step + 1:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" '
-            f'height="{max(h, 0):.1f}" fill="{_color(series, name)}"><title>{escape(f"{x} {name}: {_fmt(value, money)}")}</title></rect>'
+    bars = [
+        Bar(
+            x=_round(PAD_LEFT + xs.index(x) * step + 1), y=_round(PAD_TOP + plot_h - (base + value) / top * plot_h),
+            width=_round(max(step - 2, 1)), height=_round(max(value / top * plot_h, 0)),
+            fill=_color(series, name), tooltip=f"{x} {name}: {_fmt(value, money)}",
         )
-    return _svg(marks + _axes(top, money, [(xs[0], 0), (xs[-1], len(xs) - 1)] if xs else [], step), series)
+        for x, name, base, value in stacks
+    ]
+    return Chart(HEIGHT, bars=bars, axis=_axis(), labels=_axis_labels(top, money, xs, step), legend=_legend(series))
 
 
-def lines(rows: list[tuple[object, str, float]], *, money: bool) -> str:
+def lines(rows: list[tuple[object, str, float]], *, money: bool) -> Chart:
     """One polyline per series over the sorted x values, with a legend."""
     xs = sorted({x for x, _, _ in rows})
     series = _series_order(rows)
     top = max((v or 0.0 for _, _, v in rows), default=0.0) or 1.0
     plot_w, plot_h = WIDTH - PAD_LEFT - 8, HEIGHT - PAD_BOTTOM - PAD_TOP
     step = plot_w / max(len(xs) - 1, 1)
-    marks = []
+    polylines = []
     for name in series:
         points = [
             f"{PAD_LEFT + xs.index(x) * step:.1f},{PAD_TOP + plot_h - (v or 0.0) / top * plot_h:.1f}"
             for x, s, v in sorted(rows, key=lambda r: r[0]) if s == name
         ]
-        marks.append(
-            f'<polyline class="mark" fill="none" stroke-width="2.5" stroke="{_color(series, name)}" '
-            f'points="{" ".join(points)}"><title>{escape(name)}</title></polyline>'
-        )
-    return _svg(marks + _axes(top, money, [(xs[0], 0), (xs[-1], len(xs) - 1)] if xs else [], step, centered=False), series)
+        polylines.append(Line(" ".join(points), stroke=_color(series, name), tooltip=name))
+    labels = _axis_labels(top, money, xs, step, centered=False)
+    return Chart(HEIGHT, lines=polylines, axis=_axis(), labels=labels, legend=_legend(series))
 
 
-def horizontal_bars(rows: list[tuple[str, float]], *, money: bool) -> str:
+def horizontal_bars(rows: list[tuple[str, float]], *, money: bool) -> Chart:
     """One labelled horizontal bar per row, largest first, values written at the bar's end."""
     top = max((v or 0.0 for _, v in rows), default=0.0) or 1.0
     label_w, bar_h = 230, 22
-    height = max(len(rows), 1) * (bar_h + 6) + 8
-    marks = []
+    bars, labels = [], []
     for i, (label, value) in enumerate(rows):
         y = 4 + i * (bar_h + 6)
         w = (value or 0.0) / top * (WIDTH - label_w - 90)
-        marks.append(
-            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(_clip(str(label), 34))}</text>'
-            f'<rect class="mark" x="{label_w}" y="{y}" width="{max(w, 1):.1f}" height="{bar_h}" fill="{PALETTE[0]}">'
-            f"<title>{escape(f'{label}: {_fmt(value or 0.0, money)}')}</title></rect>"
-            f'<text x="{label_w + w + 6:.1f}" y="{y + 15}">{escape(_fmt(value or 0.0, money))}</text>'
-        )
-    return f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img">{"".join(marks)}</svg>'
+        text = _fmt(value or 0.0, money)
+        bars.append(Bar(label_w, y, width=_round(max(w, 1)), height=bar_h, fill=PALETTE[0], tooltip=f"{label}: {text}"))
+        labels += [Label(label_w - 6, y + 15, _clip(str(label), 34), anchor="end"), Label(_round(label_w + w + 6), y + 15, text)]
+    return Chart(max(len(rows), 1) * (bar_h + 6) + 8, bars=bars, labels=labels)
 
 
-def _axes(top: float, money: bool, x_labels: list[tuple[object, int]], step: float, centered: bool = True) -> list[str]:
+def _axis() -> Axis:
+    return Axis(PAD_LEFT, WIDTH - 8, HEIGHT - PAD_BOTTOM)
+
+
+def _axis_labels(top: float, money: bool, xs: list, step: float, centered: bool = True) -> list[Label]:
+    """Three value labels up the y axis, and the first and last x under the x axis."""
     plot_h = HEIGHT - PAD_BOTTOM - PAD_TOP
-    parts = [f'<line class="axis" x1="{PAD_LEFT}" y1="{PAD_TOP + plot_h}" x2="{WIDTH - 8}" y2="{PAD_TOP + plot_h}"/>']
-    for fraction in (0, 0.5, 1):
-        y = PAD_TOP + plot_h - fraction * plot_h
-        parts.append(f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(_fmt(top * fraction, money, short=True))}</text>')
-    for position, (label, index) in enumerate(x_labels):
+    labels = [
+        Label(PAD_LEFT - 6, _round(PAD_TOP + plot_h - fraction * plot_h + 4), _fmt(top * fraction, money, short=True), "end")
+        for fraction in (0, 0.5, 1)
+    ]
+    for index, anchor in ((0, "start"), (len(xs) - 1, "end")) if xs else ():  # both stay inside the chart
         x = PAD_LEFT + index * step + (step / 2 if centered else 0)
-        anchor = "start" if position == 0 else "end"  # first and last label stay inside the chart
-        parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}">{escape(str(label))}</text>')
-    return parts
+        labels.append(Label(_round(x), HEIGHT - 8, str(xs[index]), anchor))
+    return labels
 
 
-def _svg(parts: list[str], series: list[str]) -> str:
-    legend = "".join(
-        f'<span class="key"><i style="background:{_color(series, name)}"></i>{escape(name)}</span>' for name in series
-    )
-    return f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img">{"".join(parts)}</svg><div class="legend">{legend}</div>'
+def _legend(series: list[str]) -> list[tuple[str, str]]:
+    return [(name, _color(series, name)) for name in series]
+
+
+def _round(value: float) -> float:
+    """SVG coordinates to a tenth of a unit: a pixel's share, and a shorter file."""
+    return round(value, 1)
 
 
 def _series_order(rows: list[tuple[object, str, float]]) -> list[str]:
@@ -197,35 +252,12 @@ def _clip(text: str, length: int) -> str:
 
 def _page(as_of: date, kpis: tuple, figures: list[Figure]) -> str:
     month_to_date, forecast, days_in_month = kpis
-    cards = (
-        f'<div class="kpi"><b>${month_to_date or 0:,.2f}</b>month to date ({as_of:%B %Y}, through {as_of})</div>'
-        f'<div class="kpi"><b>${forecast or 0:,.2f}</b>month-end forecast from the run rate ({days_in_month} days)</div>'
+    return TEMPLATES.get_template("spend_report.html").render(
+        as_of=as_of,
+        month_to_date=_fmt(month_to_date or 0.0, money=True),
+        forecast=_fmt(forecast or 0.0, money=True),
+        days_in_month=days_in_month,
+        figures=figures,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        version=__version__,
     )
-    body = "".join(
-        f'<figure><h2>{escape(f.title)}</h2>{f.svg}<figcaption>{escape(f.caption)}</figcaption></figure>' for f in figures
-    )
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Anthropic spend report: {as_of:%B %Y}</title>
-<style>
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; background: #fafafa; }}
-h1 {{ font-size: 22px; margin: 0 0 4px; }} h2 {{ font-size: 15px; margin: 0 0 8px; }}
-.kpis {{ display: flex; gap: 16px; margin: 16px 0; }}
-.kpi {{ background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 12px 16px; color: #555; }}
-.kpi b {{ display: block; font-size: 22px; color: #222; }}
-main {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 16px; }}
-figure {{ margin: 0; background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 12px 16px; }}
-figcaption, footer {{ color: #666; font-size: 12px; margin-top: 6px; }}
-svg.chart {{ width: 100%; height: auto; font-size: 11px; fill: #444; }}
-.axis {{ stroke: #999; }}
-.legend {{ display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 12px; }}
-.key i {{ display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; }}
-</style></head>
-<body><h1>Anthropic spend report</h1>
-<div>Billed cost from the Admin API cost report, allocated exactly; estimates are labelled.</div>
-<div class="kpis">{cards}</div>
-<main>{body}</main>
-<footer>Generated {generated} by anthropic-usage-pipeline {__version__}.</footer>
-</body></html>
-"""

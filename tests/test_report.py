@@ -1,11 +1,14 @@
-"""`usage-pipeline report` renders in headless Chromium with every chart drawn and no console errors."""
+"""`usage-pipeline report` renders in headless Chromium with every chart drawn and no console errors;
+names from the API reach the page as text."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from pipelines import report
 from tests.chromium import CHROMIUM, Page
 from tests.test_cli import run_cli
 
@@ -48,3 +51,11 @@ def test_report_renders_every_chart_offline(tmp_path):
     assert set(drawn) == EXPECTED_CHARTS
     assert all(marks > 0 for marks in drawn.values()), drawn
     assert errors == []
+
+
+def test_names_from_the_api_reach_the_page_as_text():
+    name = '<script>alert(1)</script> & "x"'
+    figure = report.Figure("Top users this month", "caption", report.horizontal_bars([(name, 1.0)], money=True))
+    html = report._page(date(2026, 1, 5), (1.0, 2.0, 31), [figure])
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;x&#34;</text>" in html

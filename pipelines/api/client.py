@@ -154,8 +154,8 @@ class AdminApiClient:
             response.headers.get("request-id"),
         )
         # httpx binds the response's stream to the response itself, a reference cycle that only Python's
-        # cyclic garbage collector breaks, seconds later: on a year's sync a dozen 14 MiB page bodies waited
-        # for it at a time (~150 MiB of peak RSS, more the longer the range). The body is read and the
+        # cyclic garbage collector breaks, seconds later, so page bodies pile up and peak RSS grows with the
+        # range (README, Performance, "Why these settings"). The body is read and the
         # stream closed by now, so a plain stream over the same bytes breaks the cycle: the body is freed
         # as soon as its page is parsed.
         response.stream = httpx.ByteStream(response.content)

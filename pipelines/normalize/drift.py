@@ -1,6 +1,6 @@
 """Schema drift: fields and enum values the API sent that this version does not know.
 
-The API grows fields and enum values without notice (admin-api-reference §9.16). Drift must
+The API grows fields and enum values without notice. Drift must
 neither crash a load nor vanish: unknown fields are kept in each row's `extras` JSON and
 counted here, unknown enum values load as plain strings and are counted here, and the caller
 logs `warnings()`. Fields the docs describe but the tables have no column for (an entity's

@@ -2,9 +2,9 @@
 
 A page is `{data: [{starting_at, ending_at, results: [row, ...]}], has_more, next_page}`.
 `read_report` turns it into one frame row per result, with the bucket bounds as UTC
-timestamps, in ONE polars parse of the bytes against a fixed schema (the fastest way,
-dagster-duckdb-notes §5.2). A fixed schema coerces silently, though (`1.5` and `true` read
-as 1 into Int64, numbers read as text into String, unknown keys vanish: §5.3), so regex
+timestamps, in ONE polars parse of the bytes against a fixed schema (the fastest way: no
+schema inference, no Python object per row). A fixed schema coerces silently, though (`1.5` and
+`true` read as 1 into Int64, numbers read as text into String, unknown keys vanish), so regex
 scans of the same text guard it, all in one polars query (Rust regex engine, scans in
 parallel) that runs in polars' threads while this thread parses the page:
 - each measure key must hold a literal of the right kind (a non-negative integer, a string);

@@ -1,9 +1,9 @@
 """What the cost report bills for a day: usage x the effective-dated price table, exactly.
 
 Where the real API differs from "usage x price", so does this: Priority Tier usage is never billed
-here (reference 3.2), web search is billed from the usage report's ``web_search_requests``, and
-code execution and session runtime are billed from metrics the usage report never shows. All
-container-hours are billed (the monthly free allowance is not simulated).
+here (the cost report leaves it out), web search is billed from the usage report's
+``web_search_requests``, and code execution and session runtime are billed from metrics the usage
+report never shows. All container-hours are billed (the monthly free allowance is not simulated).
 
 Descriptions follow the documented pattern "<display name> Usage - <token type>"; the real
 suffixes are not documented, so to keep one description per (model, token_type, service_tier,

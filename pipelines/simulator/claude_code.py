@@ -1,4 +1,4 @@
-"""Synthetic Claude Code usage: the rows of one UTC day, shaped as reference 4.2.
+"""Synthetic Claude Code usage: the rows of one UTC day, shaped as the API's Claude Code report.
 
 Each day has its own random stream, so days are independent. Users appear only after they joined;
 some use Claude Code both locally and remotely, which the API reports as two rows (``is_remote``).

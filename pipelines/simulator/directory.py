@@ -1,10 +1,10 @@
 """The entity endpoints: organization, users, invites, workspaces, members, API keys.
 
-Choices where the reference is silent: lists are ordered newest first (members in roster order);
-an ``after_id``/``before_id`` that is not in the list is a 400; the ``email`` filter on users is an
-exact, case-insensitive match; the default workspace is not listed and has no readable members
-endpoint (404), it is visible only as ``scope.workspace_id`` on new-shape API keys;
-``/service_accounts`` refuses Admin API keys with 403 (reference 6.7).
+Choices where the API's documentation is silent: lists are ordered newest first (members in roster
+order); an ``after_id``/``before_id`` that is not in the list is a 400; the ``email`` filter on
+users is an exact, case-insensitive match; the default workspace is not listed and has no readable
+members endpoint (404), it is visible only as ``scope.workspace_id`` on new-shape API keys;
+``/service_accounts`` refuses Admin API keys with 403, as the real endpoint does.
 """
 
 from __future__ import annotations

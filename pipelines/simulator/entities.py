@@ -4,7 +4,7 @@ keys, and who sends Messages traffic from where.
 The cast (names, roles, dates) is fixed so tests can reason about it; the seed decides the IDs and
 the organization's name. Each entity knows how to render itself as the Admin API's JSON object.
 
-API keys come in both shapes the API has served (reference 6.6): the older one (top-level
+API keys come in both shapes the API has served: the older one (top-level
 ``workspace_id``, null for the default workspace, and ``created_by``) and the newer one that adds
 ``principal`` and ``scope`` (with the default workspace's real ID); ``workspace_id`` stays in the
 newer shape as the deprecated field.

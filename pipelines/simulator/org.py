@@ -2,14 +2,14 @@
 
 Everything the server serves comes from here, and so do the ``expected_*`` answers tests compare
 against. Data starts on 2025-01-01 (earlier days are empty). Visibility rules, chosen where the
-reference is silent:
+API's documentation is silent:
 
 - usage becomes visible minute by minute: a minute's usage appears once that minute has ended, so
   the bucket containing ``now`` holds exactly the usage of its completed minutes, and nothing at or
   after ``now`` is ever served;
 - cost is billed from that same visible usage, so today's cost grows during the day;
 - a day of Claude Code data is served only once the whole day ended more than 1 hour ago
-  (the reference says only data older than 1 hour is served; serving whole days keeps a day's rows
+  (the API serves only data older than 1 hour; serving whole days keeps a day's rows
   stable once they appear).
 
 ``restate(day, factor)`` models a late revision: from then on every metric of that day (usage,

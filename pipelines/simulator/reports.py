@@ -1,6 +1,6 @@
 """The three report endpoints: Messages usage, cost, and Claude Code usage.
 
-Choices where the reference is unconfirmed (section 10):
+Choices where the API's documented behaviour is unconfirmed:
 
 - ``starting_at`` is snapped down to the start of its bucket; a bucket is served when it starts
   at or after that and **ends at or before** ``ending_at`` (a bucket ending exactly at

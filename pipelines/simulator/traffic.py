@@ -10,7 +10,7 @@ be generated alone, in any order, with the same result.
 Models: a stream asks for "the newest (or second newest) model of a family" and gets whichever
 price-table model that is on the day, so the organization moves to new models as they launch.
 Models whose prices carry a US-residency premium are the ones that accept ``inference_geo``
-(Claude 4.6+, reference 8.3); the others report ``not_available``, run only the 0-200k context
+(Claude 4.6 and later); the others report ``not_available``, run only the 0-200k context
 window, and streams that insist on US residency skip them. Fast mode is not simulated (its price is
 not in the price table), so ``speed`` is always "standard".
 

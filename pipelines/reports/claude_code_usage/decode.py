@@ -2,8 +2,8 @@
 
 One record per (day, actor, terminal, remote flag, customer and subscription type) becomes a
 `raw.claude_code_usage` row, plus one `raw.claude_code_model_usage` row per model and one
-`raw.claude_code_tool_actions` row per tool. The API declares no primary key (reference
-§9.24), so `record_key` is an md5 of the whole dimension tuple; it also joins the child rows
+`raw.claude_code_tool_actions` row per tool. The API declares no key for a record,
+so `record_key` is an md5 of the whole dimension tuple; it also joins the child rows
 to their record. `tool_actions` is keyed by tool name, so a new tool is just another row.
 
 A page is one day and at most 1000 records, so this decoder favours clarity: `json.loads`
