@@ -33,20 +33,16 @@ T = TypeVar("T")
 class WarehouseBusyError(RuntimeError):
     """Another process holds the DuckDB file (DuckDB allows one writer process), or another sync
     holds the writer lock."""
-# DuckDB's own memory ceiling per connection (its default is 80% of the machine's RAM, so a mart
-# build over a year of hourly usage took 1.4 GB); above it, DuckDB spills to `<warehouse>.tmp/`.
-# The rest of a sync's memory is Python, Dagster and the pages being parsed (see the README's
-# Performance section for the measured peak).
+# DuckDB's own memory ceiling per connection (its default, 80% of the machine's RAM, lets a year's
+# mart build outgrow the sync's memory budget); above it, DuckDB spills to `<warehouse>.tmp/`.
+# The rest of a sync's memory is Python, Dagster and the pages being parsed. Figures for this and
+# the two settings below: README, Performance, "Why these settings".
 DUCKDB_MEMORY_LIMIT = "512MB"
-# The report loader's connection writes one request window at a time and needs far less. Measured on a
-# year's load: under 512MB, DuckDB's own allocator kept memory the windows' writes had freed, ~100 MiB more
-# RSS by the end and growing with the range (duckdb_memory() stayed under 50 MiB, and `SET memory_limit`,
-# which purges that allocator, gave it back at once); under 128MB, RSS stays flat.
+# The report loader writes one request window at a time and needs far less; under this cap its RSS stays
+# flat however long the range (under 512MB, DuckDB's allocator kept what the windows' writes freed).
 LOADER_MEMORY_LIMIT = "128MB"
-# The loader's WAL size that triggers a checkpoint (DuckDB's default is 16 MiB). Checkpoints took 50 to
-# 450 ms each, and at 16 MiB a year's load checkpointed 17 times, which under the lower memory cap made it
-# 4% slower than before; at 64 MiB it checkpoints 4 times and is faster than before. A crash replays at
-# most this much WAL when the warehouse is next opened.
+# The loader's WAL size that triggers a checkpoint (DuckDB's default is 16 MiB): fewer checkpoints make
+# up the time the lower cap costs. A crash replays at most this much WAL when the warehouse is next opened.
 LOADER_CHECKPOINT_THRESHOLD = "64MB"
 
 # How long a step waits for another sync writing the same warehouse before it gives up.
