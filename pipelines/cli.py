@@ -201,7 +201,7 @@ def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from pipelines.simulator import DEMO_ADMIN_KEY, Simulator
+    from admin_api_simulator import DEMO_ADMIN_KEY, Simulator
     from pipelines.summary import print_summary
     from pipelines.sync import SyncRange, run_sync
 
@@ -233,7 +233,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from pipelines.simulator import DEMO_ADMIN_KEY, Faults, Simulator
+    from admin_api_simulator import DEMO_ADMIN_KEY, Faults, Simulator
 
     simulator = Simulator(
         seed=args.seed,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipelines.simulator import Simulator
+from admin_api_simulator import Simulator
 from tests.faults.helpers import cli_command, cli_env
 
 pytestmark = pytest.mark.faults
