@@ -25,10 +25,6 @@ allocated AS (
     GROUP BY ALL
 ),
 
-workspace_names AS (
-    SELECT organization_id, workspace_id, workspace_name FROM marts.dim_workspaces WHERE is_latest_version
-),
-
 owners AS (
     SELECT organization_id, user_id, user_email FROM marts.dim_users WHERE is_latest_version
 )
@@ -57,7 +53,7 @@ FROM usage AS u
 LEFT JOIN allocated AS a
     ON  a.organization_id = u.organization_id AND a.date = u.date AND a.workspace_id = u.workspace_id
     AND a.api_key_id IS NOT DISTINCT FROM u.api_key_id
-LEFT JOIN workspace_names AS w
+LEFT JOIN intermediate.int_workspace_names AS w
     ON w.organization_id = u.organization_id AND w.workspace_id = u.workspace_id
 LEFT JOIN marts.dim_api_keys AS k
     ON  k.organization_id = u.organization_id

@@ -48,10 +48,6 @@ compared AS (
         coalesce(e.unpriced_tokens, 0)          AS unpriced_tokens
     FROM billed AS b
     FULL JOIN estimated AS e USING (organization_id, date, workspace_id)
-),
-
-workspace_names AS (
-    SELECT organization_id, workspace_id, workspace_name FROM marts.dim_workspaces WHERE is_latest_version
 )
 
 SELECT
@@ -72,4 +68,4 @@ SELECT
                                                 AS unexplained_usd,
     c.unpriced_tokens
 FROM compared AS c
-LEFT JOIN workspace_names AS w USING (organization_id, workspace_id)
+LEFT JOIN intermediate.int_workspace_names AS w USING (organization_id, workspace_id)
