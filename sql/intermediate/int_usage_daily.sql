@@ -3,10 +3,6 @@
 -- Grain: organization_id, date, workspace_id, api_key_id, account_id, service_account_id, model, service_tier, context_window, inference_geo, speed
 -- Incremental: date
 CREATE OR REPLACE TABLE intermediate.int_usage_daily AS
-WITH default_workspaces AS (
-    SELECT DISTINCT organization_id, workspace_id FROM marts.dim_workspaces WHERE is_default
-)
-
 SELECT
     u.organization_id,
     CAST(u.bucket_start AS DATE)                    AS date,
@@ -26,5 +22,5 @@ SELECT
     sum(u.output_tokens)                            AS output_tokens,
     sum(u.web_search_requests)                      AS web_search_requests
 FROM raw.messages_usage AS u
-LEFT JOIN default_workspaces AS d USING (organization_id)
+LEFT JOIN intermediate.int_default_workspaces AS d USING (organization_id)
 GROUP BY ALL
