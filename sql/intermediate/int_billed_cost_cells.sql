@@ -8,13 +8,7 @@ SELECT
     c.organization_id,
     CAST(c.bucket_start AS DATE)                                AS date,
     coalesce(c.workspace_id, d.workspace_id)                    AS workspace_id,
-    c.cost_type,
-    c.model,
-    c.token_type,
-    c.service_tier,
-    c.context_window,
-    c.inference_geo,
-    c.currency,
+    c.cost_type, c.model, c.token_type, c.service_tier, c.context_window, c.inference_geo, c.currency,
     string_agg(DISTINCT c.description, '; ' ORDER BY c.description) AS description,
     sum(c.amount_usd)                                           AS cost_usd
 FROM raw.cost_report AS c
