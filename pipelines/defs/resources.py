@@ -15,7 +15,7 @@ import dagster as dg
 from pydantic import Field
 
 from pipelines.api import AdminApiClient, RequestBudget
-from pipelines.settings import BUCKET_WIDTHS, SETTINGS, ConfigError, Settings
+from pipelines.settings import BUCKET_WIDTHS, DEFAULT_BUCKET_WIDTH, SETTINGS, ConfigError, Settings
 
 
 class AdminApiResource(dg.ConfigurableResource):
@@ -67,7 +67,7 @@ class ServingResource(dg.ConfigurableResource):
 class ReportOptionsResource(dg.ConfigurableResource):
     """How the messages usage report is requested."""
 
-    bucket_width: str = Field(default="1h", description=f"Bucket width: one of {', '.join(BUCKET_WIDTHS)}.")
+    bucket_width: str = Field(default=DEFAULT_BUCKET_WIDTH, description=f"Bucket width: one of {', '.join(BUCKET_WIDTHS)}.")
     group_by_speed: bool = Field(default=False, description="Also group by speed (fast-mode beta).")
 
 

@@ -22,6 +22,7 @@ from pipelines.normalize import (
     decode_cost_report_page,
     decode_messages_usage_page,
 )
+from pipelines.settings import DEFAULT_BUCKET_WIDTH
 
 MESSAGES_USAGE_PATH = "/v1/organizations/usage_report/messages"
 COST_REPORT_PATH = "/v1/organizations/cost_report"
@@ -71,13 +72,13 @@ def request_windows(first_day: date, last_day: date, days_per_request: int) -> I
         day = window_last + timedelta(days=1)
 
 
-def messages_usage_days_per_request(bucket_width: str = "1h", **_: object) -> int:
+def messages_usage_days_per_request(bucket_width: str = DEFAULT_BUCKET_WIDTH, **_: object) -> int:
     """Whole days in the largest page of this bucket width (7 for 1h, 31 for 1d, 1 for 1m)."""
     return MESSAGES_MAX_BUCKETS[bucket_width] // BUCKETS_PER_DAY[bucket_width]
 
 
 def fetch_messages_usage(
-    client: AdminApiClient, start: datetime, end: datetime, *, bucket_width: str = "1h", group_by_speed: bool = False
+    client: AdminApiClient, start: datetime, end: datetime, *, bucket_width: str = DEFAULT_BUCKET_WIDTH, group_by_speed: bool = False
 ) -> FetchedWindow:
     """Messages usage of [start, end) grouped by every dimension, at `bucket_width`, in the largest pages allowed."""
     group_by = MESSAGES_GROUP_BY + (("speed",) if group_by_speed else ())

@@ -15,8 +15,7 @@ from pipelines.normalize.columns import require_values
 from pipelines.normalize.drift import enum_drift
 from pipelines.normalize.pages import ReportPage
 from pipelines.normalize.report import ReportFormat, read_report
-
-BUCKET_WIDTHS = frozenset({"1m", "1h", "1d"})
+from pipelines.settings import BUCKET_WIDTHS
 
 DIMENSIONS = (
     "workspace_id", "api_key_id", "account_id", "service_account_id", "model",
