@@ -225,7 +225,7 @@ def _demo(args: argparse.Namespace) -> int:
         run_sync(settings, sync_range, on_wait=_waiting_for(warehouse, WRITER_LOCK_TIMEOUT_SECONDS))
     print_summary(settings.serving_path)
     # `sql` and `report` read the default serving path unless told otherwise (--warehouse elsewhere).
-    default = Path(settings.serving_path) == Path(Settings().with_default_paths().serving_path)
+    default = Path(settings.serving_path) == Path(Settings().serving_path)
     reader = "usage-pipeline" if default else f"USAGE_PIPELINE_SERVING_PATH={settings.serving_path} usage-pipeline"
     _say(f"\nwarehouse: {warehouse}; serving copy for queries: {settings.serving_path}")
     _say(f'try: {reader} sql "SELECT * FROM marts.workspace_monthly_cost"  or  {reader} report')
