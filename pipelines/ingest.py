@@ -31,6 +31,7 @@ from pipelines.load.history import SnapshotChanges, apply_snapshot
 from pipelines.load.partitions import TableRows, WindowLoad, replace_window
 from pipelines.reports import FetchedWindow, ReportSpec
 from pipelines.reports.windows import request_windows
+from pipelines.sources import day_runs, days_to_load, fallback_reason, fell_back, record_status
 from pipelines.warehouse import LOADER_CHECKPOINT_THRESHOLD, LOADER_MEMORY_LIMIT, connect, transaction
 
 Progress = Callable[[str], None]
@@ -70,10 +71,12 @@ def ingest_report(
     last_day: date,
     options: OptionsT,
     *,
+    source: str = "auto",
     run_id: str | None = None,
     progress: Progress = lambda message: None,
 ) -> IngestResult:
-    """Fetch every window of [first_day, last_day] for each organization and replace it in the warehouse.
+    """Fetch every window of [first_day, last_day] for each organization and replace it in the warehouse,
+    on the days the `source` setting gives this report (see `pipelines.sources`).
 
     Raises WindowLoadError naming every window that could not be loaded (the others are loaded).
     The caller holds the warehouse's writer lock.
@@ -84,7 +87,7 @@ def ingest_report(
     with _Writer(warehouse_path) as writer:
         for client in clients:
             windows_tried += _ingest_organization(
-                report, client, writer, first_day, last_day, run_id, progress, options, result, failures
+                report, client, writer, first_day, last_day, source, run_id, progress, options, result, failures
             )
     result.warnings = sorted(set(result.warnings))
     if len(failures) == 1:
@@ -107,6 +110,7 @@ def _ingest_organization(
     writer: _Writer,
     first_day: date,
     last_day: date,
+    source: str,
     run_id: str | None,
     progress: Progress,
     options: OptionsT,
@@ -117,12 +121,16 @@ def _ingest_organization(
     retries_before = client.stats.retries
     organization_id = fetch_organization(client).item(0, "id")
     result.organizations.append(organization_id)
-    windows = request_windows(first_day, last_day, report.days_per_request(options))
+    con = writer.connection()
+    days = days_to_load(report, source, first_day, last_day, datetime.now(UTC).date(),
+                        fell_back(con, organization_id, report.replaced_by))
+    windows = [window for first, last in day_runs(days)
+               for window in request_windows(first, last, report.days_per_request(options))]
 
     def fetch(start: datetime, end: datetime) -> FetchedWindow:
         return report.fetch(client, start, end, options)
 
-    windows_tried = 0
+    windows_tried, fallback = 0, None
     with closing(_fetched_ahead(fetch, windows)) as fetched_windows:
         for start, end, fetched in fetched_windows:
             windows_tried += 1
@@ -131,7 +139,7 @@ def _ingest_organization(
                 if isinstance(fetched, Exception):
                     raise fetched
                 window = fetched
-                days = _load_window(report, window, organization_id, writer.connection(), run_id)
+                days = _load_window(report, window, organization_id, con, run_id)
             except WINDOW_ERRORS as exc:
                 failures.append(f"{where}: {exc}")
                 request_id = getattr(exc, "request_id", None)
@@ -142,6 +150,10 @@ def _ingest_organization(
                 )
                 continue
             except AdminApiError as exc:
+                if report.source == "analytics" and source == "auto" and (fallback := fallback_reason(exc)):
+                    progress(f"{report.name}: {fallback}; organization {organization_id} is loaded from the legacy reports")
+                    result.warnings.append(f"fell back to the legacy reports: {fallback}")
+                    break
                 raise WindowLoadError(
                     f"{where}: {exc}. Nothing of these days was committed "
                     f"(earlier windows are kept); fix the cause and re-run the same range."
@@ -160,6 +172,8 @@ def _ingest_organization(
                 f"{report.table} {_day_span(window.start, window.end)}: {rows} rows, {window.pages} page(s)"
                 + (f", restated {', '.join(restated)}" if restated else "")
             )
+    if report.source == "analytics" and windows:
+        record_status(con, organization_id, report.name, fallback)
     result.requests += 1  # the /me call
     result.retries += client.stats.retries - retries_before
     return windows_tried
@@ -193,7 +207,7 @@ def _fetched_ahead(
 
 
 class _Writer:
-    """The ingest's one warehouse connection, opened at the first window that loads (so an ingest
+    """The ingest's one warehouse connection, opened once an organization answered (so an ingest
     that fails before any data, a rejected key say, leaves no warehouse behind) and closed at the end."""
 
     def __init__(self, warehouse_path: str | Path):
@@ -262,6 +276,7 @@ def _load_window(
         requests=window.requests,
         schema_warnings=tuple(window.drift.warnings()),
         run_id=run_id,
+        source=report.source,
     )
     return replace_window(con, load, datetime.now(UTC))
 

@@ -77,14 +77,13 @@ class AdminApiClient:
         self._api_key = api_key
         self._retry = retry
         self._budget = budget
+        self._beta = tuple(beta)
         headers = {
             "x-api-key": api_key,
             "anthropic-version": API_VERSION,
             "user-agent": USER_AGENT,
             "accept": "application/json",
         }
-        if beta:
-            headers["anthropic-beta"] = ",".join(beta)
         self._http = httpx.Client(
             base_url=base_url,
             headers=headers,
@@ -106,18 +105,21 @@ class AdminApiClient:
     def close(self) -> None:
         self._http.close()
 
-    def get(self, path: str, params: Sequence[tuple[str, str]] = ()) -> ApiResponse:
+    def get(self, path: str, params: Sequence[tuple[str, str]] = (), *, beta: Sequence[str] = ()) -> ApiResponse:
         """GET `path` (e.g. "/v1/organizations/me") under the retry policy.
 
         `params` is a list of pairs so bracketed arrays repeat: [("group_by[]", "model"), ...].
+        `beta` adds beta names to the client's own for this request (an endpoint that needs one).
         Returns only 2xx JSON responses; everything else raises an AdminApiError subclass.
         """
         if not path.startswith("/") or path.startswith("//"):
             raise ValueError(f"path must be an absolute path on the API host, got {path!r}")
         query = list(params)
+        betas = tuple(dict.fromkeys((*self._beta, *beta)))
+        headers = {"anthropic-beta": ",".join(betas)} if betas else {}
         try:
             response = self._retry.run(
-                send=lambda: self._send(path, query),
+                send=lambda: self._send(path, query, headers),
                 on_retry=lambda outcome, attempt, wait: self._note_retry(path, outcome, attempt, wait),
             )
         except httpx.TransportError as exc:
@@ -138,12 +140,12 @@ class AdminApiClient:
             )
         return ApiResponse(response.status_code, content, request_id, path)
 
-    def _send(self, path: str, query: list[tuple[str, str]]) -> httpx.Response:
+    def _send(self, path: str, query: list[tuple[str, str]], headers: dict[str, str]) -> httpx.Response:
         """One attempt: wait for the budget, send, count."""
         if self._budget is not None:
             self.stats.seconds_waiting_for_budget += self._budget.acquire()
         self.stats.requests += 1
-        response = self._http.get(path, params=query)
+        response = self._http.get(path, params=query, headers=headers)
         self.stats.bytes_received += len(response.content)
         logger.debug(
             "GET %s -> HTTP %d, %d bytes in %.2f s (request-id %s)",

@@ -20,7 +20,6 @@ from pipelines.settings import SETTINGS, ConfigError, Settings
 from pipelines.warehouse import writer_lock
 
 ADMIN_KEY_ENV = "ANTHROPIC_ADMIN_KEY"
-FAST_MODE_BETA = "fast-mode-2026-02-01"  # the beta header that lets messages usage group by speed
 
 # Progress lines go to the run's event log and to this logger, which the CLI prints.
 PROGRESS_LOGGER = logging.getLogger("pipelines.progress")
@@ -45,7 +44,6 @@ def admin_api_clients(settings: Settings) -> Iterator[list[AdminApiClient]]:
                 AdminApiClient(
                     key,
                     settings.base_url,
-                    beta=(FAST_MODE_BETA,) if settings.group_by_speed else (),
                     timeout_seconds=settings.timeout_seconds,
                     budget=RequestBudget(settings.requests_per_minute, settings.request_burst),
                 )

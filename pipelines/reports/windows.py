@@ -37,12 +37,14 @@ def fetch_window(
     start: datetime,
     end: datetime,
     frames_of_page: Callable[[Any], dict[str, pl.DataFrame]],
+    *,
+    beta: Sequence[str] = (),
 ) -> FetchedWindow:
     """Walk every page of one request window and stack its frames per table."""
     requests_before = client.stats.requests
     frames: dict[str, list[pl.DataFrame]] = {}
     drift, pages = SchemaDrift(), 0
-    for page in iter_report_pages(client, path, params, decode):
+    for page in iter_report_pages(client, path, params, decode, beta=beta):
         for table, frame in frames_of_page(page).items():
             frames.setdefault(table, []).append(frame)
         drift, pages = drift + page.drift, pages + 1

@@ -33,4 +33,6 @@ REPORT = ReportSpec(
     fetch=fetch,
     days_per_request=lambda options: MAX_BUCKETS,
     folder=Path(__file__).parent,
+    source="legacy",
+    replaced_by="analytics_cost",
 )
