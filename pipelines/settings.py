@@ -28,6 +28,7 @@ from pydantic.fields import FieldInfo
 BucketWidth = Literal["1m", "1h", "1d"]
 BUCKET_WIDTHS: tuple[BucketWidth, ...] = get_args(BucketWidth)
 DEFAULT_BUCKET_WIDTH: BucketWidth = "1h"
+Source = Literal["auto", "analytics", "legacy"]
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_CONFIG_FILE = "usage-pipeline.toml"
@@ -74,6 +75,12 @@ class Settings(BaseModel):
     bucket_width: BucketWidth = setting(
         DEFAULT_BUCKET_WIDTH, "USAGE_PIPELINE_BUCKET_WIDTH",
         f"Messages usage bucket width: {', '.join(BUCKET_WIDTHS)} (default {DEFAULT_BUCKET_WIDTH}).",
+    )
+    source: Source = setting(
+        "auto", "USAGE_PIPELINE_SOURCE",
+        "Where usage and cost come from: auto (default) = the Usage and Cost Analytics API for every day it serves "
+        "(from 2026-01-01, the last 365 days) and the legacy reports for older days or when the Analytics API "
+        "answers 404/403/HIPAA 400; analytics or legacy = only that one.",
     )
     group_by_speed: bool = setting(
         False, "USAGE_PIPELINE_GROUP_BY_SPEED",

@@ -21,8 +21,6 @@ from pipelines.reports.analytics_api import serves
 from pipelines.reports.spec import ReportSpec
 from pipelines.warehouse import read_sql
 
-SOURCES = ("auto", "analytics", "legacy")
-
 
 def days_to_load(
     report: ReportSpec, source: str, first_day: date, last_day: date, today: date, fell_back: bool
