@@ -57,13 +57,17 @@ def rows_of(table: str) -> Callable[[Any], dict[str, pl.DataFrame]]:
     return lambda page: {table: page.rows}
 
 
-def bucket_params(start: datetime, end: datetime, bucket_width: str, limit: int) -> list[tuple[str, str]]:
-    """The query of a bucketed report over [start, end): RFC 3339 bounds, width and page size."""
+def bucket_params(
+    start: datetime, end: datetime, bucket_width: str, limit: int, group_by: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """The query of a legacy bucketed report over [start, end): RFC 3339 bounds, width, page size
+    (in buckets) and the dimensions to group by."""
     return [
         ("starting_at", rfc3339(start)),
         ("ending_at", rfc3339(end)),
         ("bucket_width", bucket_width),
         ("limit", str(limit)),
+        *(("group_by[]", dimension) for dimension in group_by),
     ]
 
 

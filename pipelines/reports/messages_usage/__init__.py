@@ -50,10 +50,7 @@ def days_per_request(options: MessagesUsageOptions) -> int:
 def fetch(client: AdminApiClient, start: datetime, end: datetime, options: MessagesUsageOptions) -> FetchedWindow:
     """Messages usage of [start, end) grouped by every dimension, in the largest pages allowed."""
     group_by = GROUP_BY + (("speed",) if options.group_by_speed else ())
-    params = [
-        *bucket_params(start, end, options.bucket_width, MAX_BUCKETS[options.bucket_width]),
-        *(("group_by[]", dimension) for dimension in group_by),
-    ]
+    params = bucket_params(start, end, options.bucket_width, MAX_BUCKETS[options.bucket_width], group_by)
     decode = partial(decode_messages_usage_page, bucket_width=options.bucket_width)
     beta = (FAST_MODE_BETA,) if options.group_by_speed else ()
     return fetch_window(client, PATH, params, decode, start, end, rows_of(TABLE), beta=beta)
