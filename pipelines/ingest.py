@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import duckdb
 
-from pipelines.api import AdminApiClient, AdminApiError, MalformedResponseError, PaginationError
+from pipelines.api import AdminApiClient, AdminApiError, MalformedResponseError, PaginationError, PermissionDeniedError
 from pipelines.catalog import ensure_schema
 from pipelines.extract.entities import ENTITY_KEYS, fetch_entity_snapshot, fetch_organization
 from pipelines.load.history import SnapshotChanges, apply_snapshot
@@ -154,6 +154,10 @@ def _ingest_organization(
                     progress(f"{report.name}: {fallback}; organization {organization_id} is loaded from the legacy reports")
                     result.warnings.append(f"fell back to the legacy reports: {fallback}")
                     break
+                if isinstance(exc, PermissionDeniedError):  # the organization answered, this report is out of scope
+                    progress(f"{report.name}: skipped for organization {organization_id}: the key may not read it (403)")
+                    result.warnings.append(f"skipped: the key may not read {report.name} (403)")
+                    break
                 raise WindowLoadError(
                     f"{where}: {exc}. Nothing of these days was committed "
                     f"(earlier windows are kept); fix the cause and re-run the same range."
@@ -253,6 +257,9 @@ def ingest_entities(
         changes += org_changes
         for warning in snapshot.drift.warnings():
             progress(f"warning: {warning}")
+        if snapshot.skipped:
+            progress(f"entities of {snapshot.organization_name or snapshot.organization_id}: skipped "
+                     f"{', '.join(snapshot.skipped)}: the key may not list them (403); their history is kept")
         progress(
             f"entities of {snapshot.organization_name or snapshot.organization_id}: "
             + ", ".join(f"{c.table} {c.current} (+{c.opened} versions)" for c in org_changes)
