@@ -56,6 +56,8 @@ COMPONENTS = (*TOKEN_METRICS, "web_search", "code_execution", "session_usage")
 # The event dimensions that can be non-null (the other group keys are always null here).
 DIMENSIONS = ("workspace_id", "api_key_id", "actor", "actor_type", "model", "service_tier",
               "context_window", "inference_geo", "speed", "product")
+# The legacy identity dimensions (and workspace) that tell a record's traffic source.
+_SOURCE_COLUMNS = ("account_id", "api_key_id", "service_account_id", "workspace_id")
 _UNRENDERED_IDENTITIES = 3
 _FEDERATED = {
     "federated:gcp": {"type": "federated_actor", "provider": {"type": "gcp", "project_number": "418530221907"},
@@ -82,8 +84,7 @@ class AnalyticsView:
         self._research_id = next(w.id for w in cast.workspaces if w.name == "Research")
         # Enterprise: each non-OAuth traffic source is one member's usage.
         self._member_of_source = {
-            _source_key(s.account_id, s.api_key_id, s.service_account_id, s.workspace_id):
-                s.account_id or cast.users[index % len(cast.users)].id
+            "|".join(getattr(s, c) or "" for c in _SOURCE_COLUMNS): s.account_id or cast.users[index % len(cast.users)].id
             for index, s in enumerate(cast.traffic_sources)
         }
         self.actors: dict[str, dict | None] = {
@@ -98,13 +99,12 @@ class AnalyticsView:
 
     def attribute(self, records: pl.DataFrame) -> pl.DataFrame:
         """Hourly records (before any split into buckets) with their actor, product and analytics dimensions."""
-        records = records.with_columns(pl.col(d).cast(pl.String) for d in
-                                       ("account_id", "api_key_id", "service_account_id", "workspace_id",
-                                        "model", "service_tier", "context_window", "inference_geo"))
-        account, key, service_account, workspace = (pl.col(c) for c in
-                                                     ("account_id", "api_key_id", "service_account_id", "workspace_id"))
+        records = records.with_columns(
+            pl.col(c).cast(pl.String) for c in (*_SOURCE_COLUMNS, "model", "service_tier", "context_window", "inference_geo")
+        )
+        account, key, service_account, workspace = (pl.col(c) for c in _SOURCE_COLUMNS)
         if self.org_type == "enterprise":
-            source = _source_key(account, key, service_account, workspace)
+            source = pl.concat_str([pl.col(c).fill_null("") for c in _SOURCE_COLUMNS], separator="|")
             return records.with_columns(
                 actor=source.replace_strict(self._member_of_source, return_dtype=pl.String),
                 actor_type=pl.lit("user_actor"),
@@ -210,10 +210,3 @@ def _runtime_cents(component: str, usd_per_hour: Decimal) -> list[pl.Expr]:
     """List and billed cents of container or session time (never discounted)."""
     cents = pl.col("millihours").cast(_COUNT) * pl.lit(usd_per_hour * _CENTS / 1_000, _MONEY)
     return [cents.alias(f"list_{component}"), cents.alias(f"amount_{component}")]
-
-
-def _source_key(*columns):
-    """One string per traffic source (its legacy dimensions), as a Python value or a polars expression."""
-    if isinstance(columns[0], pl.Expr):
-        return pl.concat_str([c.fill_null("") for c in columns], separator="|")
-    return "|".join(c or "" for c in columns)

@@ -16,6 +16,7 @@ import pytest
 
 from admin_api_simulator import DEMO_ADMIN_KEY, Simulator
 from admin_api_simulator.analytics_view import DISCOUNTS
+from tests.test_simulator import iso, walk
 
 BETA = "analytics-usage-cost-2026-08-24"
 HEADERS = {"x-api-key": DEMO_ADMIN_KEY, "anthropic-version": "2026-10-21", "anthropic-beta": BETA}
@@ -31,12 +32,6 @@ GROUP_KEYS = {
     "service_tier", "session_id", "slack_channel_id", "speed", "user_profile_id", "workspace_id",
 }
 TOKENS = ("uncached_input_tokens", "cache_read_input_tokens", "output_tokens")
-
-
-def iso(moment: date | datetime) -> str:
-    if not isinstance(moment, datetime):
-        moment = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def daily(first: date, last: date, *group_by: str, **extra: str) -> list[tuple[str, str]]:
@@ -56,17 +51,6 @@ def total_tokens(usage: dict[str, Any]) -> int:
 def client(simulator: Simulator) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=simulator.base_url, headers=HEADERS, timeout=60) as http:
         yield http
-
-
-def walk(client: httpx.Client, path: str, params: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    rows, page = [], None
-    for _ in range(200):
-        body = client.get(path, params=params + ([("page", page)] if page else [])).json()
-        rows += body["data"]
-        if not body["has_more"]:
-            return rows
-        page = body["next_page"]
-    raise AssertionError("paging did not end")
 
 
 def error_of(response: httpx.Response, status: int = 400) -> dict[str, Any]:
