@@ -140,6 +140,11 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=7, help="organization seed (default 7)")
     simulate.add_argument("--rows-per-hour", type=int, default=24, help="usage rows per hour (default 24)")
     simulate.add_argument("--fault-rate", type=float, default=0.0, help="share of requests given a transient fault (0..1)")
+    simulate.add_argument(
+        "--org-type", choices=("console", "enterprise"), default="console",
+        help="console (default): an Admin API key's organization; enterprise: a Claude Enterprise organization "
+        "whose key reads only the Analytics API and /me",
+    )
     simulate.set_defaults(handler=_simulate)
     return parser
 
@@ -240,9 +245,10 @@ def _simulate(args: argparse.Namespace) -> int:
         port=args.port,
         usage_rows_per_hour=args.rows_per_hour,
         faults=Faults(rate=args.fault_rate),
+        org_type=args.org_type,
     )
     simulator.start()
-    print(f"Admin API simulator at {simulator.base_url} (seed {args.seed}); Ctrl-C stops it.")
+    print(f"Admin API simulator at {simulator.base_url} (seed {args.seed}, {args.org_type} organization); Ctrl-C stops it.")
     print(f"  export ANTHROPIC_BASE_URL={simulator.base_url}")
     print(f"  export ANTHROPIC_ADMIN_KEY={DEMO_ADMIN_KEY}")
     sys.stdout.flush()
