@@ -44,9 +44,11 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def settings_for(simulator: Simulator, path: Path, **extra) -> Settings:
+    """Legacy days only: the legacy marts' figures are checked against the simulator's legacy reports
+    (tests/test_marts_two_sources.py covers the days of the Analytics API)."""
     return Settings.from_mapping(
         {"base_url": simulator.base_url, "warehouse_path": str(path), "start_date": "2025-01-01",
-         "requests_per_minute": 0, **extra}
+         "requests_per_minute": 0, "source": "legacy", **extra}
     )
 
 
