@@ -9,6 +9,7 @@ simulator's does.
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -16,9 +17,12 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipelines import report
 from pipelines.catalog import ensure_schema
 from pipelines.marts import build_marts, run_checks
 from pipelines.models import mart_checks
+from pipelines.warehouse import read_sql
+from tests.warehouse_helpers import tables_that_differ
 
 ORG = "org_1"
 LEGACY_DAY, ANALYTICS_DAY, BOTH_DAY = date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 2)
@@ -120,9 +124,7 @@ def analytics_usage_rows(day: date) -> list[dict]:
     ]
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    con = duckdb.connect(str(tmp_path_factory.mktemp("two_sources") / "warehouse.duckdb"))
+def load_entities(con: duckdb.DuckDBPyConnection) -> None:
     ensure_schema(con)
     insert(con, "raw.workspaces", [entity(id=RESEARCH, name="Research")])
     insert(con, "raw.users", [entity(id="user_alice", email="alice@example.com", name="Alice"),
@@ -131,20 +133,32 @@ def warehouse(tmp_path_factory):
     insert(con, "raw.api_keys", [entity(id="apikey_alice", name="alice-key", status="active", principal_type="user",
                                         principal_id="user_alice", scope_type="workspace",
                                         scope_workspace_id=DEFAULT)])
-    # 2025-12-31: the legacy reports (the default workspace is NULL there)
-    insert(con, "raw.cost_report", [legacy_cost(LEGACY_DAY, None, "6.00"), legacy_cost(LEGACY_DAY, RESEARCH, "4.00")])
-    insert(con, "raw.messages_usage", [legacy_usage(LEGACY_DAY, None, "apikey_alice", 600),
-                                       legacy_usage(LEGACY_DAY, RESEARCH, "apikey_alice", 400)])
-    log_loads(con, LEGACY_DAY, "legacy", ("raw.cost_report", "raw.messages_usage"))
-    # 2026-01-01: the Analytics API
-    for day in (ANALYTICS_DAY, BOTH_DAY):
-        insert(con, "raw.analytics_cost", analytics_actor_rows(day) + analytics_product_rows(day))
-        insert(con, "raw.analytics_usage", analytics_usage_rows(day))
-        log_loads(con, day, "analytics", ("raw.analytics_cost", "raw.analytics_usage"))
+
+
+def load_legacy(con: duckdb.DuckDBPyConnection, day: date, default_usd: str, research_usd: str) -> None:
+    """The legacy reports of a day (the default workspace is NULL there); alice's key used all tokens."""
+    insert(con, "raw.cost_report", [legacy_cost(day, None, default_usd), legacy_cost(day, RESEARCH, research_usd)])
+    insert(con, "raw.messages_usage", [legacy_usage(day, None, "apikey_alice", 600),
+                                       legacy_usage(day, RESEARCH, "apikey_alice", 400)])
+    log_loads(con, day, "legacy", ("raw.cost_report", "raw.messages_usage"))
+
+
+def load_analytics(con: duckdb.DuckDBPyConnection, day: date) -> None:
+    insert(con, "raw.analytics_cost", analytics_actor_rows(day) + analytics_product_rows(day))
+    insert(con, "raw.analytics_usage", analytics_usage_rows(day))
+    log_loads(con, day, "analytics", ("raw.analytics_cost", "raw.analytics_usage"))
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    con = duckdb.connect(str(tmp_path_factory.mktemp("two_sources") / "warehouse.duckdb"))
+    load_entities(con)
+    load_legacy(con, LEGACY_DAY, "6.00", "4.00")
+    load_analytics(con, ANALYTICS_DAY)
+    load_analytics(con, BOTH_DAY)
     # 2026-01-02 also from the legacy reports: list amounts without Priority Tier, and 0.20 more in
     # Research that nothing explains
-    insert(con, "raw.cost_report", [legacy_cost(BOTH_DAY, None, "4.10"), legacy_cost(BOTH_DAY, RESEARCH, "6.20")])
-    log_loads(con, BOTH_DAY, "legacy", ("raw.cost_report",))
+    load_legacy(con, BOTH_DAY, "4.10", "6.20")
     build = build_marts(con)
     yield con, build
     con.close()
@@ -237,3 +251,31 @@ def test_focus_takes_list_cost_from_the_analytics_api(warehouse):
         """) == [(LEGACY_DAY, USD("10.00")), (ANALYTICS_DAY, ANALYTICS_BILL), (BOTH_DAY, ANALYTICS_BILL)]
     assert rows(con, f"SELECT sum(ListCost) FROM marts.focus_costs WHERE ChargePeriodStart = '{ANALYTICS_DAY}'") == [
         (ANALYTICS_LIST,)]
+
+
+def test_the_summary_and_the_report_show_list_versus_billed(warehouse):
+    con, _ = warehouse
+    assert rows(con, read_sql("summary/list_vs_billed.sql")) == [
+        (MODEL, 2 * ANALYTICS_LIST, 2 * ANALYTICS_BILL, 2 * (ANALYTICS_LIST - ANALYTICS_BILL))]
+    figures = {figure.title: figure for figure in report._figures(report._Query(con, BOTH_DAY))}
+    assert len(figures["Product mix this month"].chart.bars) == 2
+    assert len(figures["List versus billed"].chart.lines) == 2
+    assert "$4.50 over the period" in figures["List versus billed"].caption
+
+
+def test_a_day_whose_source_changes_is_rebuilt_incrementally_as_a_full_build_would(tmp_path):
+    path, rebuilt = tmp_path / "warehouse.duckdb", tmp_path / "rebuilt.duckdb"
+    with duckdb.connect(str(path)) as con:
+        load_entities(con)
+        load_legacy(con, LEGACY_DAY, "6.00", "4.00")
+        load_legacy(con, BOTH_DAY, "4.10", "6.20")
+        build_marts(con)
+        load_analytics(con, BOTH_DAY)
+        build = build_marts(con)
+        assert (build.is_full, build.days) == (False, [BOTH_DAY])
+        assert rows(con, "SELECT date, sum(cost_usd) FROM marts.user_daily_cost GROUP BY date ORDER BY date") == [
+            (LEGACY_DAY, USD("10.00")), (BOTH_DAY, ANALYTICS_BILL)]
+    shutil.copy(path, rebuilt)
+    with duckdb.connect(str(rebuilt)) as con:
+        assert build_marts(con, full=True).is_full
+    assert tables_that_differ(path, rebuilt, ("intermediate", "marts"), frozenset({"x_ExportedAt"})) == []
