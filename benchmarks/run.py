@@ -307,7 +307,7 @@ class Benchmark:
         warehouse = self.work / f"{_slug(name)}.duckdb"
         command = [PYTHON, str(BENCH / "cases" / "sync_parts.py"), "ingest", "--start", first_day.isoformat(),
                    "--end", self.last_day.isoformat(), "--reports", "messages_usage"]
-        self.measure(name, command, self.env(warehouse, first_day), lambda: _count(warehouse, REPORT_TABLES[:1]),
+        self.measure(name, command, self.env(warehouse, first_day), lambda: _count(warehouse, ("raw.messages_usage",)),
                      repeat=repeat, prepare=lambda: self.fresh(warehouse.name), same_window=first_day == self.first_day)
         return warehouse
 
