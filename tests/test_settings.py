@@ -28,6 +28,7 @@ SAMPLES = {
     "parquet_dir": ("/srv/parquet", '"/srv/parquet"', "/srv/parquet"),
     "start_date": ("2026-01-01", "2026-01-01", date(2026, 1, 1)),
     "bucket_width": ("1d", '"1d"', "1d"),
+    "source": ("legacy", '"legacy"', "legacy"),
     "group_by_speed": ("yes", "true", True),
     "lookback_days": (" 7 ", "7", 7),
     "claude_code_lookback_days": ("366", "366", 366),
