@@ -17,6 +17,7 @@ from pathlib import Path
 from pipelines import __version__
 from pipelines.api import AdminApiError
 from pipelines.api.client import check_api_key
+from pipelines.dagster_home import project_dagster_home
 from pipelines.ingest import WindowLoadError
 from pipelines.publish import NoServingCopyError
 from pipelines.query import FORMATS, QueryError
@@ -155,7 +156,8 @@ def _sync(args: argparse.Namespace) -> int:
         raise ConfigError("--wait must be >= 0 seconds")
     _say(f"syncing {sync_range.first_day} .. {sync_range.last_day} into {settings.warehouse_path}")
     run_sync(settings, sync_range, reports=tuple(report.name for report in reports), entities=not args.skip_entities,
-             wait_seconds=args.wait, on_wait=_waiting_for(settings.warehouse_path, args.wait))
+             wait_seconds=args.wait, on_wait=_waiting_for(settings.warehouse_path, args.wait),
+             dagster_home=project_dagster_home(args.config))
     _say(f"done: {settings.warehouse_path}; published for readers: {settings.serving_path}")
     return 0
 
@@ -222,7 +224,8 @@ def _demo(args: argparse.Namespace) -> int:
         )
         sync_range = SyncRange(today - timedelta(days=args.days - 1), today)
         _say(f"syncing the last {args.days} days into {warehouse}")
-        run_sync(settings, sync_range, on_wait=_waiting_for(warehouse, WRITER_LOCK_TIMEOUT_SECONDS))
+        run_sync(settings, sync_range, on_wait=_waiting_for(warehouse, WRITER_LOCK_TIMEOUT_SECONDS),
+                 dagster_home=project_dagster_home(args.config))
     print_summary(settings.serving_path)
     # `sql` and `report` read the default serving path unless told otherwise (--warehouse elsewhere).
     default = Path(settings.serving_path) == Path(Settings().serving_path)
