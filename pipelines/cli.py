@@ -19,6 +19,7 @@ from pipelines.api import AdminApiError
 from pipelines.api.client import check_api_key
 from pipelines.dagster_home import project_dagster_home
 from pipelines.ingest import WindowLoadError
+from pipelines.progress import ProgressDisplay
 from pipelines.publish import NoServingCopyError
 from pipelines.query import FORMATS, QueryError
 from pipelines.report import ReportError
@@ -35,7 +36,7 @@ EPILOG = "Settings (environment variables):\n" + "\n".join(
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _log_progress_to_stderr()
+    progress = args.progress = _show_progress(verbose=getattr(args, "verbose", False))
     try:
         return args.handler(args)
     except USER_ERRORS as exc:
@@ -51,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        progress.finish()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         help="if another sync is writing the same warehouse, wait this long for it to finish, then give up "
         f"(default {WRITER_LOCK_TIMEOUT_SECONDS:.0f}; 0 = exit at once)",
     )
+    sync.add_argument("--verbose", action="store_true", help="also print one line per request window loaded")
     sync.set_defaults(handler=_sync)
 
     sql = commands.add_parser(
@@ -158,6 +162,7 @@ def _sync(args: argparse.Namespace) -> int:
     run_sync(settings, sync_range, reports=tuple(report.name for report in reports), entities=not args.skip_entities,
              wait_seconds=args.wait, on_wait=_waiting_for(settings.warehouse_path, args.wait),
              dagster_home=project_dagster_home(args.config))
+    args.progress.finish()
     _say(f"done: {settings.warehouse_path}; published for readers: {settings.serving_path}")
     return 0
 
@@ -226,6 +231,7 @@ def _demo(args: argparse.Namespace) -> int:
         _say(f"syncing the last {args.days} days into {warehouse}")
         run_sync(settings, sync_range, on_wait=_waiting_for(warehouse, WRITER_LOCK_TIMEOUT_SECONDS),
                  dagster_home=project_dagster_home(args.config))
+    args.progress.finish()
     print_summary(settings.serving_path)
     # `sql` and `report` read the default serving path unless told otherwise (--warehouse elsewhere).
     default = Path(settings.serving_path) == Path(Settings().serving_path)
@@ -256,13 +262,13 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_progress_to_stderr() -> None:
-    """Progress lines and API retry warnings, one short line each."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+def _show_progress(verbose: bool) -> ProgressDisplay:
+    """Progress (a live display on a terminal) and API retry warnings, on stderr."""
+    display = ProgressDisplay(sys.stderr, verbose=verbose)
     package_logger = logging.getLogger("pipelines")
-    package_logger.addHandler(handler)
+    package_logger.addHandler(display)
     package_logger.setLevel(logging.INFO)
+    return display
 
 
 def _say(message: str) -> None:
