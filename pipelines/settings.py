@@ -112,6 +112,11 @@ class Settings(BaseModel):
         "Monthly budgets in USD by workspace name or ID, warned about when exceeded: a [budgets] table in the "
         "config file, or 'Production=2500,Research=800' in the environment. Default none.",
     )
+    stale_after_days: int = setting(
+        2, "USAGE_PIPELINE_STALE_AFTER_DAYS",
+        "A report's data is stale (its freshness check fails and the stale-data alert goes out) when its newest "
+        "loaded UTC day is more than this many days before today (default 2).", ge=0, le=366,
+    )
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, config_file: str | Path | None = None) -> Settings:

@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.defs.assets import entity_snapshots, report_assets
+from pipelines.defs.freshness import raw_freshness_checks
 from pipelines.defs.jobs import END_OF_RUN, lookback_range, partition_range_tags
 from pipelines.defs.resources import resources_from_settings
 from pipelines.memory import cap_malloc_arenas
@@ -92,7 +93,8 @@ def _run(settings: Settings, sync_range: SyncRange, reports: set[str], entities:
     mart_steps = END_OF_RUN if marts else []
     if selected:
         tags = partition_range_tags(sync_range.first_day, sync_range.last_day)
-        results.append(_materialize([*selected, *mart_steps], resources, instance, run_config, tags))
+        checks = [raw_freshness_checks]  # of the selected reports only: Dagster subsets the multi-check
+        results.append(_materialize([*selected, *checks, *mart_steps], resources, instance, run_config, tags))
     elif mart_steps:
         results.append(_materialize(mart_steps, resources, instance, run_config, tags={}))
     return results

@@ -35,6 +35,7 @@ SAMPLES = {
     "request_burst": ("10000", "10000", 10000),
     "timeout_seconds": ("3600", "3600", 3600.0),
     "budgets": ("Production=2500, wrkspc_01=0.10", None, (("Production", Decimal("2500")), ("wrkspc_01", Decimal("0.10")))),
+    "stale_after_days": (" 3 ", "3", 3),
 }
 
 

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from pipelines.defs.assets import entity_snapshots, report_assets
+from pipelines.defs.freshness import raw_freshness_checks
 from pipelines.defs.marts import marts
 from pipelines.defs.resources import resources_from_settings
 from pipelines.defs.serving import serving_snapshot
@@ -80,6 +81,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     jobs.append(dg.define_asset_job("build_marts", selection=END_OF_RUN))
     return dg.Definitions(
         assets=[*reports.values(), entity_snapshots, *END_OF_RUN],
+        asset_checks=[raw_freshness_checks],
         jobs=jobs,
         schedules=schedules,
         resources=resources_from_settings(settings),
