@@ -18,7 +18,9 @@ from pipelines import __version__
 from pipelines.api import AdminApiError
 from pipelines.api.client import check_api_key
 from pipelines.dagster_home import project_dagster_home
+from pipelines.alerts import deliver, run_failed_alert
 from pipelines.ingest import WindowLoadError
+from pipelines.notify import DeliveryError, channels, send
 from pipelines.progress import ProgressDisplay
 from pipelines.publish import NoServingCopyError
 from pipelines.query import FORMATS, QueryError
@@ -27,7 +29,7 @@ from pipelines.reports import REPORT_NAMES, reports_named
 from pipelines.settings import SETTINGS, ConfigError, Settings
 from pipelines.warehouse import WRITER_LOCK_TIMEOUT_SECONDS, WarehouseBusyError
 
-USER_ERRORS = (AdminApiError, ConfigError, WindowLoadError, WarehouseBusyError, NoServingCopyError, QueryError, ReportError)
+USER_ERRORS = (AdminApiError, DeliveryError, ConfigError, WindowLoadError, WarehouseBusyError, NoServingCopyError, QueryError, ReportError)
 EPILOG = "Settings (environment variables):\n" + "\n".join(
     f"  {setting.env:<42} {setting.help}" for setting in SETTINGS.values()
 )
@@ -135,6 +137,16 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--output", default="spend-report.html", help="HTML file to write (default spend-report.html)")
     report.set_defaults(handler=_report)
 
+    alerts = commands.add_parser(
+        "alerts",
+        help="alert channels: `alerts test` sends a test message to the webhook and/or email configured",
+        description="Alerts (budget crossed, forecast over budget, anomaly, failed run, stale data) go to "
+        "USAGE_PIPELINE_ALERT_WEBHOOK_URL and/or by email (USAGE_PIPELINE_SMTP_*) after each sync, once per "
+        "subject and day. `alerts test` sends one test message to every configured channel.",
+    )
+    alerts.add_argument("action", choices=["test"], help="test: send a test message")
+    alerts.set_defaults(handler=_alerts)
+
     simulate = commands.add_parser(
         "simulate",
         help="serve the Admin API simulator on 127.0.0.1 until interrupted",
@@ -150,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from pipelines.defs.alerting import alert_after_sync
     from pipelines.sync import SyncRange, run_sync
 
     settings = Settings.load(config_file=args.config)
@@ -159,10 +172,18 @@ def _sync(args: argparse.Namespace) -> int:
     if args.wait < 0:
         raise ConfigError("--wait must be >= 0 seconds")
     _say(f"syncing {sync_range.first_day} .. {sync_range.last_day} into {settings.warehouse_path}")
-    run_sync(settings, sync_range, reports=tuple(report.name for report in reports), entities=not args.skip_entities,
-             wait_seconds=args.wait, on_wait=_waiting_for(settings.warehouse_path, args.wait),
-             dagster_home=project_dagster_home(args.config))
+    try:
+        results = run_sync(settings, sync_range, reports=tuple(report.name for report in reports),
+                           entities=not args.skip_entities, wait_seconds=args.wait,
+                           on_wait=_waiting_for(settings.warehouse_path, args.wait),
+                           dagster_home=project_dagster_home(args.config))
+    except (ConfigError, WarehouseBusyError):
+        raise  # nothing ran
+    except Exception as exc:
+        deliver(settings, [run_failed_alert("usage-pipeline sync", exc, partial=isinstance(exc, WindowLoadError))])
+        raise
     args.progress.finish()
+    alert_after_sync(settings, results)
     _say(f"done: {settings.warehouse_path}; published for readers: {settings.serving_path}")
     return 0
 
@@ -181,6 +202,17 @@ def _report(args: argparse.Namespace) -> int:
 
     settings = Settings.load(config_file=args.config)
     _say(f"report written to {write_report(settings.serving_path, args.output)}")
+    return 0
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    settings = Settings.load(config_file=args.config)
+    if not channels(settings):
+        raise ConfigError("no alert channel: set USAGE_PIPELINE_ALERT_WEBHOOK_URL, and/or USAGE_PIPELINE_SMTP_HOST "
+                          "and USAGE_PIPELINE_SMTP_TO")
+    delivered = send(settings, "[usage-pipeline] test alert",
+                     "A test message from `usage-pipeline alerts test`: alerts reach this channel.")
+    _say(f"test alert sent by {', '.join(delivered)}")
     return 0
 
 

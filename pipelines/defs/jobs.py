@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from pipelines.defs.alerting import alert_after_run, alert_on_failed_run
 from pipelines.defs.assets import entity_snapshots, report_assets
 from pipelines.defs.freshness import raw_freshness_checks
 from pipelines.defs.marts import marts
@@ -84,6 +85,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=[raw_freshness_checks],
         jobs=jobs,
         schedules=schedules,
+        sensors=[alert_on_failed_run, alert_after_run],  # stopped until turned on, like the schedules
         resources=resources_from_settings(settings),
     )
 
