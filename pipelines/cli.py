@@ -17,7 +17,11 @@ from pathlib import Path
 from pipelines import __version__
 from pipelines.api import AdminApiError
 from pipelines.api.client import check_api_key
+from pipelines.dagster_home import project_dagster_home
+from pipelines.alerts import deliver, run_failed_alert
 from pipelines.ingest import WindowLoadError
+from pipelines.notify import DeliveryError, channels, send
+from pipelines.progress import ProgressDisplay
 from pipelines.publish import NoServingCopyError
 from pipelines.query import FORMATS, QueryError
 from pipelines.report import ReportError
@@ -25,7 +29,7 @@ from pipelines.reports import REPORT_NAMES, reports_named
 from pipelines.settings import SETTINGS, ConfigError, Settings
 from pipelines.warehouse import WRITER_LOCK_TIMEOUT_SECONDS, WarehouseBusyError
 
-USER_ERRORS = (AdminApiError, ConfigError, WindowLoadError, WarehouseBusyError, NoServingCopyError, QueryError, ReportError)
+USER_ERRORS = (AdminApiError, DeliveryError, ConfigError, WindowLoadError, WarehouseBusyError, NoServingCopyError, QueryError, ReportError)
 EPILOG = "Settings (environment variables):\n" + "\n".join(
     f"  {setting.env:<42} {setting.help}" for setting in SETTINGS.values()
 )
@@ -34,7 +38,7 @@ EPILOG = "Settings (environment variables):\n" + "\n".join(
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _log_progress_to_stderr()
+    progress = args.progress = _show_progress(verbose=getattr(args, "verbose", False))
     try:
         return args.handler(args)
     except USER_ERRORS as exc:
@@ -50,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        progress.finish()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -99,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         help="if another sync is writing the same warehouse, wait this long for it to finish, then give up "
         f"(default {WRITER_LOCK_TIMEOUT_SECONDS:.0f}; 0 = exit at once)",
     )
+    sync.add_argument("--verbose", action="store_true", help="also print one line per request window loaded")
     sync.set_defaults(handler=_sync)
 
     sql = commands.add_parser(
@@ -130,6 +137,16 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--output", default="spend-report.html", help="HTML file to write (default spend-report.html)")
     report.set_defaults(handler=_report)
 
+    alerts = commands.add_parser(
+        "alerts",
+        help="alert channels: `alerts test` sends a test message to the webhook and/or email configured",
+        description="Alerts (budget crossed, forecast over budget, anomaly, failed run, stale data) go to "
+        "USAGE_PIPELINE_ALERT_WEBHOOK_URL and/or by email (USAGE_PIPELINE_SMTP_*) after each sync, once per "
+        "subject and day. `alerts test` sends one test message to every configured channel.",
+    )
+    alerts.add_argument("action", choices=["test"], help="test: send a test message")
+    alerts.set_defaults(handler=_alerts)
+
     simulate = commands.add_parser(
         "simulate",
         help="serve the Admin API simulator on 127.0.0.1 until interrupted",
@@ -150,6 +167,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from pipelines.defs.alerting import alert_after_sync
     from pipelines.sync import SyncRange, run_sync
 
     settings = Settings.load(config_file=args.config)
@@ -159,8 +177,18 @@ def _sync(args: argparse.Namespace) -> int:
     if args.wait < 0:
         raise ConfigError("--wait must be >= 0 seconds")
     _say(f"syncing {sync_range.first_day} .. {sync_range.last_day} into {settings.warehouse_path}")
-    run_sync(settings, sync_range, reports=tuple(report.name for report in reports), entities=not args.skip_entities,
-             wait_seconds=args.wait, on_wait=_waiting_for(settings.warehouse_path, args.wait))
+    try:
+        results = run_sync(settings, sync_range, reports=tuple(report.name for report in reports),
+                           entities=not args.skip_entities, wait_seconds=args.wait,
+                           on_wait=_waiting_for(settings.warehouse_path, args.wait),
+                           dagster_home=project_dagster_home(args.config))
+    except (ConfigError, WarehouseBusyError):
+        raise  # nothing ran
+    except Exception as exc:
+        deliver(settings, [run_failed_alert("usage-pipeline sync", exc, partial=isinstance(exc, WindowLoadError))])
+        raise
+    args.progress.finish()
+    alert_after_sync(settings, results)
     _say(f"done: {settings.warehouse_path}; published for readers: {settings.serving_path}")
     return 0
 
@@ -179,6 +207,17 @@ def _report(args: argparse.Namespace) -> int:
 
     settings = Settings.load(config_file=args.config)
     _say(f"report written to {write_report(settings.serving_path, args.output)}")
+    return 0
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    settings = Settings.load(config_file=args.config)
+    if not channels(settings):
+        raise ConfigError("no alert channel: set USAGE_PIPELINE_ALERT_WEBHOOK_URL, and/or USAGE_PIPELINE_SMTP_HOST "
+                          "and USAGE_PIPELINE_SMTP_TO")
+    delivered = send(settings, "[usage-pipeline] test alert",
+                     "A test message from `usage-pipeline alerts test`: alerts reach this channel.")
+    _say(f"test alert sent by {', '.join(delivered)}")
     return 0
 
 
@@ -227,7 +266,9 @@ def _demo(args: argparse.Namespace) -> int:
         )
         sync_range = SyncRange(today - timedelta(days=args.days - 1), today)
         _say(f"syncing the last {args.days} days into {warehouse}")
-        run_sync(settings, sync_range, on_wait=_waiting_for(warehouse, WRITER_LOCK_TIMEOUT_SECONDS))
+        run_sync(settings, sync_range, on_wait=_waiting_for(warehouse, WRITER_LOCK_TIMEOUT_SECONDS),
+                 dagster_home=project_dagster_home(args.config))
+    args.progress.finish()
     print_summary(settings.serving_path)
     # `sql` and `report` read the default serving path unless told otherwise (--warehouse elsewhere).
     default = Path(settings.serving_path) == Path(Settings().serving_path)
@@ -259,13 +300,13 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_progress_to_stderr() -> None:
-    """Progress lines and API retry warnings, one short line each."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+def _show_progress(verbose: bool) -> ProgressDisplay:
+    """Progress (a live display on a terminal) and API retry warnings, on stderr."""
+    display = ProgressDisplay(sys.stderr, verbose=verbose)
     package_logger = logging.getLogger("pipelines")
-    package_logger.addHandler(handler)
+    package_logger.addHandler(display)
     package_logger.setLevel(logging.INFO)
+    return display
 
 
 def _say(message: str) -> None:

@@ -29,12 +29,12 @@ from pipelines.catalog import ensure_schema
 from pipelines.extract.entities import ENTITY_KEYS, fetch_entity_snapshot, fetch_organization
 from pipelines.load.history import SnapshotChanges, apply_snapshot
 from pipelines.load.partitions import TableRows, WindowLoad, replace_window
+from pipelines.progress import Progress, WindowsDone, no_progress
 from pipelines.reports import FetchedWindow, ReportSpec
 from pipelines.reports.windows import request_windows
 from pipelines.sources import day_runs, days_to_load, fallback_reason, fell_back, record_status
 from pipelines.warehouse import LOADER_CHECKPOINT_THRESHOLD, LOADER_MEMORY_LIMIT, connect, transaction
 
-Progress = Callable[[str], None]
 OptionsT = TypeVar("OptionsT")
 
 
@@ -59,6 +59,7 @@ class IngestResult:
     requests: int = 0
     retries: int = 0
     windows: int = 0
+    windows_planned: int = 0
     restated_days: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -73,7 +74,7 @@ def ingest_report(
     *,
     source: str = "auto",
     run_id: str | None = None,
-    progress: Progress = lambda message: None,
+    progress: Progress = no_progress,
 ) -> IngestResult:
     """Fetch every window of [first_day, last_day] for each organization and replace it in the warehouse,
     on the days the `source` setting gives this report (see `pipelines.sources`).
@@ -130,6 +131,12 @@ def _ingest_organization(
     def fetch(start: datetime, end: datetime) -> FetchedWindow:
         return report.fetch(client, start, end, options)
 
+    def window_done(line: str) -> None:
+        progress(WindowsDone(report.table, result.windows + len(failures), result.windows_planned, result.rows, line))
+
+    result.windows_planned += len(windows)
+    window_done(f"{report.table}: {len(windows)} request window(s) to load for organization {organization_id}")
+
     windows_tried, fallback = 0, None
     with closing(_fetched_ahead(fetch, windows)) as fetched_windows:
         for start, end, fetched in fetched_windows:
@@ -142,6 +149,7 @@ def _ingest_organization(
                 days = _load_window(report, window, organization_id, con, run_id)
             except WINDOW_ERRORS as exc:
                 failures.append(f"{where}: {exc}")
+                window_done(f"{report.table} {_day_span(start, end)}: NOT loaded")
                 request_id = getattr(exc, "request_id", None)
                 progress(
                     f"{report.table} {_day_span(start, end)}: NOT loaded ({type(exc).__name__}"
@@ -172,7 +180,7 @@ def _ingest_organization(
             result.windows += 1
             result.restated_days += restated
             result.warnings += window.drift.warnings()
-            progress(
+            window_done(
                 f"{report.table} {_day_span(window.start, window.end)}: {rows} rows, {window.pages} page(s)"
                 + (f", restated {', '.join(restated)}" if restated else "")
             )
@@ -237,7 +245,7 @@ def ingest_entities(
     clients: list[AdminApiClient],
     warehouse_path: str | Path,
     *,
-    progress: Progress = lambda message: None,
+    progress: Progress = no_progress,
 ) -> list[SnapshotChanges]:
     """Snapshot every entity list of each organization into the history tables, one transaction per org.
 

@@ -16,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 import dagster as dg
 
 from pipelines.api import AdminApiClient, RequestBudget
+from pipelines.progress import Progress, WindowsDone
 from pipelines.settings import SETTINGS, ConfigError, Settings
 from pipelines.warehouse import writer_lock
 
@@ -60,11 +61,13 @@ def writing_step(settings: Settings) -> Iterator[None]:
         yield
 
 
-def progress_of(context: dg.AssetExecutionContext):
-    """A progress callback that writes to the run's event log and to the CLI's logger."""
+def progress_of(context: dg.AssetExecutionContext) -> Progress:
+    """A progress callback that writes to the run's event log and to the CLI's logger (which
+    receives a `WindowsDone` whole, as the record's `progress` attribute, to draw its display)."""
 
-    def progress(message: str) -> None:
+    def progress(event: str | WindowsDone) -> None:
+        message = event if isinstance(event, str) else event.line
         context.log.info(message)
-        PROGRESS_LOGGER.info(message)
+        PROGRESS_LOGGER.info(message, extra={"progress": event})
 
     return progress
