@@ -213,6 +213,29 @@ def test_the_default_workspace_is_one_workspace_across_sources(warehouse):
     assert rows(con, "SELECT DISTINCT workspace_id FROM marts.workspace_daily_cost ORDER BY 1") == [(DEFAULT,), (RESEARCH,)]
 
 
+def test_the_entity_snapshot_names_the_default_workspace_before_any_api_key_does(tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        ensure_schema(con)
+        # listed only with include_default=true, so the snapshot marks it; it wins over what keys say
+        insert(con, "raw.workspaces", [entity(id=RESEARCH, name="Research", is_default=False),
+                                       entity(id=DEFAULT, name="Default Workspace", is_default=True)])
+        insert(con, "raw.api_keys", [entity(id="apikey_alice", name="alice-key", status="active",
+                                            workspace_id=RESEARCH),
+                                     entity(id="apikey_other", name="other", status="active", workspace_id=None,
+                                            scope_type="workspace", scope_workspace_id="wrkspc_other")])
+        load_legacy(con, LEGACY_DAY, "6.00", "4.00")
+        load_analytics(con, ANALYTICS_DAY)
+        build_marts(con)
+        assert rows(con, "SELECT workspace_id, workspace_name FROM marts.dim_workspaces WHERE is_default") == [
+            (DEFAULT, "Default Workspace")]
+        assert rows(con, "SELECT date, workspace_id, sum(cost_usd) FROM marts.workspace_daily_cost "
+                         "GROUP BY ALL ORDER BY ALL") == [
+            (LEGACY_DAY, DEFAULT, USD("6.00")), (LEGACY_DAY, RESEARCH, USD("4.00")),
+            (ANALYTICS_DAY, DEFAULT, USD("3.50")), (ANALYTICS_DAY, RESEARCH, USD("4.75"))]
+        assert rows(con, "SELECT DISTINCT date, workspace_id FROM marts.api_key_daily_usage ORDER BY ALL") == [
+            (LEGACY_DAY, DEFAULT), (LEGACY_DAY, RESEARCH), (ANALYTICS_DAY, DEFAULT), (ANALYTICS_DAY, RESEARCH)]
+
+
 def test_users_and_unattributed_equal_the_bill_per_day_and_workspace(warehouse):
     con, _ = warehouse
     assert rows(con, """
