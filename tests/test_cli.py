@@ -46,7 +46,9 @@ def test_demo_fills_a_warehouse_and_prints_a_summary(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Billed spend per workspace" in result.stdout
     assert "Default Workspace" in result.stdout  # named as the marts name it
-    for table in ("raw.messages_usage", "raw.cost_report", "raw.claude_code_usage", "raw.users", "raw.api_keys"):
+    # the Analytics API by default: spend, API keys and list versus billed all have rows
+    assert "List versus billed per model" in result.stdout and "(0 rows)" not in result.stdout
+    for table in ("raw.analytics_usage", "raw.analytics_cost", "raw.claude_code_usage", "raw.users", "raw.api_keys"):
         assert scalar(warehouse, f"SELECT count(*) FROM {table}") > 0, table
 
 

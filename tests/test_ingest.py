@@ -170,8 +170,15 @@ def test_entity_history_keeps_past_versions(simulator, settings):
     sync(settings, LAST, LAST, reports=())
     path = settings.warehouse_path
     versions = scalar(path, "SELECT count(*) FROM raw.api_keys")
+    workspace_versions = scalar(path, "SELECT count(*) FROM raw.workspaces")
     sync(settings, LAST, LAST, reports=())
     assert scalar(path, "SELECT count(*) FROM raw.api_keys") == versions  # nothing changed: no new version
+    assert scalar(path, "SELECT count(*) FROM raw.workspaces") == workspace_versions
+    # listed only with include_default=true: the default workspace, under its real ID
+    assert scalar(path, "SELECT string_agg(id) FROM raw.workspaces WHERE is_default") == (
+        simulator.org.cast.default_workspace.id)
+    assert scalar(path, "SELECT count(*) FROM raw.workspaces WHERE NOT is_default") == sum(
+        not w.is_default for w in simulator.org.cast.workspaces)
     assert scalar(path, "SELECT count(*) FROM raw.workspaces WHERE archived_at IS NOT NULL") >= 1
     assert scalar(path, "SELECT count(*) FROM raw.organization WHERE is_current") == 1
     assert scalar(path, "SELECT count(*) FROM raw.api_keys WHERE principal_id IS NOT NULL") > 0

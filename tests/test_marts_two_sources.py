@@ -113,14 +113,30 @@ def analytics_product_rows(day: date) -> list[dict]:
     ]
 
 
+def analytics_usage(day: date, workspace_id: str | None, output_tokens: int, *, grouping: str = "actor",
+                    ordinal: int = 1, service_tier: str | None = "standard", **group) -> dict:
+    return {"organization_id": ORG, "bucket_start": at(day), "bucket_end": at(day + timedelta(days=1)),
+            "bucket_width": "1d", "grouping": grouping, "row_ordinal": ordinal, "workspace_id": workspace_id,
+            "model": MODEL, "service_tier": service_tier if grouping == "actor" else None,
+            "uncached_input_tokens": 10, "cache_creation_5m_input_tokens": 0, "cache_creation_1h_input_tokens": 0,
+            "cache_read_input_tokens": 5, "output_tokens": output_tokens, "web_search_requests": 0,
+            "total_tokens": 15 + output_tokens, "loaded_at": LOADED_AT, **group}
+
+
 def analytics_usage_rows(day: date) -> list[dict]:
-    base = {"organization_id": ORG, "bucket_start": at(day), "bucket_end": at(day + timedelta(days=1)),
-            "bucket_width": "1d", "grouping": "product", "model": MODEL, "uncached_input_tokens": 10,
-            "cache_creation_5m_input_tokens": 0, "cache_creation_1h_input_tokens": 0, "cache_read_input_tokens": 5,
-            "output_tokens": 100, "web_search_requests": 0, "total_tokens": 115, "loaded_at": LOADED_AT}
+    """One day of the Analytics API's usage, grouped by product and (the same usage) by actor."""
     return [
-        {**base, "row_ordinal": 1, "workspace_id": DEFAULT, "product": "messages_api", "requests": 3},
-        {**base, "row_ordinal": 1, "workspace_id": RESEARCH, "product": "claude_code", "requests": 2},
+        analytics_usage(day, DEFAULT, 100, grouping="product", product="messages_api", requests=3),
+        analytics_usage(day, RESEARCH, 100, grouping="product", product="claude_code", requests=2),
+        analytics_usage(day, DEFAULT, 40, actor_type="user_actor", actor_id="user_bob", requests=1),
+        analytics_usage(day, DEFAULT, 10, service_tier="priority", actor_type="user_actor", actor_id="user_bob",
+                        requests=1),
+        analytics_usage(day, RESEARCH, 50, api_key_id="apikey_alice", actor_type="api_actor",
+                        actor_id="apikey_alice", requests=1),
+        # two identities the API cannot render: identical keys, one row each, to be summed
+        analytics_usage(day, RESEARCH, 20, ordinal=1, requests=1),
+        analytics_usage(day, RESEARCH, 15, ordinal=2, requests=1),
+        analytics_usage(day, RESEARCH, 5, actor_type="service_account_actor", actor_id="svac_ci", requests=1),
     ]
 
 
@@ -197,6 +213,29 @@ def test_the_default_workspace_is_one_workspace_across_sources(warehouse):
     assert rows(con, "SELECT DISTINCT workspace_id FROM marts.workspace_daily_cost ORDER BY 1") == [(DEFAULT,), (RESEARCH,)]
 
 
+def test_the_entity_snapshot_names_the_default_workspace_before_any_api_key_does(tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        ensure_schema(con)
+        # listed only with include_default=true, so the snapshot marks it; it wins over what keys say
+        insert(con, "raw.workspaces", [entity(id=RESEARCH, name="Research", is_default=False),
+                                       entity(id=DEFAULT, name="Default Workspace", is_default=True)])
+        insert(con, "raw.api_keys", [entity(id="apikey_alice", name="alice-key", status="active",
+                                            workspace_id=RESEARCH),
+                                     entity(id="apikey_other", name="other", status="active", workspace_id=None,
+                                            scope_type="workspace", scope_workspace_id="wrkspc_other")])
+        load_legacy(con, LEGACY_DAY, "6.00", "4.00")
+        load_analytics(con, ANALYTICS_DAY)
+        build_marts(con)
+        assert rows(con, "SELECT workspace_id, workspace_name FROM marts.dim_workspaces WHERE is_default") == [
+            (DEFAULT, "Default Workspace")]
+        assert rows(con, "SELECT date, workspace_id, sum(cost_usd) FROM marts.workspace_daily_cost "
+                         "GROUP BY ALL ORDER BY ALL") == [
+            (LEGACY_DAY, DEFAULT, USD("6.00")), (LEGACY_DAY, RESEARCH, USD("4.00")),
+            (ANALYTICS_DAY, DEFAULT, USD("3.50")), (ANALYTICS_DAY, RESEARCH, USD("4.75"))]
+        assert rows(con, "SELECT DISTINCT date, workspace_id FROM marts.api_key_daily_usage ORDER BY ALL") == [
+            (LEGACY_DAY, DEFAULT), (LEGACY_DAY, RESEARCH), (ANALYTICS_DAY, DEFAULT), (ANALYTICS_DAY, RESEARCH)]
+
+
 def test_users_and_unattributed_equal_the_bill_per_day_and_workspace(warehouse):
     con, _ = warehouse
     assert rows(con, """
@@ -232,6 +271,48 @@ def test_product_usage_and_cost(warehouse):
         FROM marts.product_daily_usage_cost WHERE date = '{ANALYTICS_DAY}' ORDER BY product""") == [
         ("Research", "claude_code", 115, 2, USD("4.75"), USD("6.00")),
         ("Default Workspace", "messages_api", 115, 3, USD("3.50"), USD("4.50"))]
+
+
+def test_usage_on_analytics_days_comes_from_the_actor_grouping(warehouse):
+    con, _ = warehouse
+    assert rows(con, "SELECT date, source FROM intermediate.int_usage_sources ORDER BY date") == [
+        (LEGACY_DAY, "legacy"), (ANALYTICS_DAY, "analytics"), (BOTH_DAY, "analytics")]
+    # per key: the null-actor rows summed, Console usage (no key) billed with the actors' cost
+    for day in (ANALYTICS_DAY, BOTH_DAY):
+        assert rows(con, f"""
+            SELECT workspace_name, api_key_name, total_tokens, allocated_cost_usd FROM marts.api_key_daily_usage
+            WHERE date = '{day}' ORDER BY workspace_id, api_key_id NULLS FIRST""") == [
+            ("Default Workspace", None, 80, USD("3.50")),   # bob (Priority Tier included) and the federated role
+            ("Research", None, 85, USD("2.75")),            # the unrendered identities and the service account
+            ("Research", "alice-key", 65, USD("2.00"))]
+        assert rows(con, f"""
+            SELECT service_tier, output_tokens, cache_read_input_tokens FROM marts.model_daily_usage
+            WHERE date = '{day}' ORDER BY 1""") == [("priority", 10, 5), ("standard", 130, 25)]
+        # the actor grouping has no context window or geo
+        assert rows(con, f"""
+            SELECT workspace_id, account_id, service_account_id, context_window, inference_geo, sum(output_tokens)
+            FROM intermediate.int_usage_daily WHERE date = '{day}' AND api_key_id IS NULL GROUP BY ALL
+            ORDER BY ALL""") == [
+            (DEFAULT, "user_bob", None, None, None, 50),
+            (RESEARCH, None, "svac_ci", None, None, 5),
+            (RESEARCH, None, None, None, None, 35)]
+    # legacy days are unchanged: the messages usage report, the cost report's allocation
+    assert rows(con, f"""
+        SELECT workspace_name, api_key_name, total_tokens, allocated_cost_usd FROM marts.api_key_daily_usage
+        WHERE date = '{LEGACY_DAY}' ORDER BY workspace_id""") == [
+        ("Default Workspace", "alice-key", 600, USD("6.00")), ("Research", "alice-key", 400, USD("4.00"))]
+    assert rows(con, "SELECT date, sum(tokens) FROM intermediate.int_usage_priced GROUP BY date ORDER BY date") == [
+        (LEGACY_DAY, 1000), (ANALYTICS_DAY, 230), (BOTH_DAY, 230)]
+
+
+def test_the_summary_and_the_report_show_api_keys_and_models_on_analytics_days(warehouse):
+    con, _ = warehouse
+    assert rows(con, read_sql("summary/top_api_keys.sql")) == [
+        ("alice-key", "alice@example.com", 1000 + 2 * 65), ("Console / Workbench", "", 2 * (80 + 85))]
+    figures = {figure.title: figure for figure in report._figures(report._Query(con, BOTH_DAY))}
+    assert len(figures["Top API keys this month"].chart.bars) == 2
+    assert len(figures["Model mix this month"].chart.bars) == 1
+    assert len(figures["Cache hit ratio"].chart.lines) == 1
 
 
 def test_source_reconciliation_explains_the_difference(warehouse):

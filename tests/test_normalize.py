@@ -193,6 +193,8 @@ DUCKDB_TO_POLARS = {
     "JSON": pl.String,
 }
 LOADER_COLUMNS = {"organization_id", "loaded_at", "row_hash", "valid_from", "valid_to", "is_current"}
+# raw.workspaces.is_default is not in a page: the entity snapshot adds it from a second list
+EXTRACT_COLUMNS = {"is_default"}
 SCD_VALUES = "'hash' AS row_hash, now() AS valid_from, NULL AS valid_to, true AS is_current"
 
 
@@ -216,8 +218,9 @@ def load(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> pl.
 
 
 def expected_schema(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, pl.DataType]]:
-    """The DDL's columns and types as polars sees them, minus what the loader adds."""
-    return [(name, DUCKDB_TO_POLARS[kind]) for name, kind in ddl_columns(con, table) if name not in LOADER_COLUMNS]
+    """The DDL's columns and types as polars sees them, minus what the loader and the extract add."""
+    return [(name, DUCKDB_TO_POLARS[kind]) for name, kind in ddl_columns(con, table)
+            if name not in LOADER_COLUMNS | EXTRACT_COLUMNS]
 
 
 def pick(row: dict[str, Any], *keys: str) -> tuple[Any, ...]:

@@ -40,8 +40,11 @@ class EntityList:
 USERS = EntityList("raw.users", "/v1/organizations/users", decode_users_page, ("id",))
 INVITES = EntityList("raw.invites", "/v1/organizations/invites", decode_invites_page, ("id",))
 WORKSPACES = EntityList(
-    "raw.workspaces", "/v1/organizations/workspaces", decode_workspaces_page, ("id",), (("include_archived", "true"),)
+    "raw.workspaces", "/v1/organizations/workspaces", decode_workspaces_page, ("id",),
+    (("include_archived", "true"), ("include_default", "true")),
 )
+# The API marks no workspace as the default: the one this list (without include_default) leaves out is.
+WORKSPACES_WITHOUT_DEFAULT = (("include_archived", "true"),)
 API_KEYS = EntityList("raw.api_keys", "/v1/organizations/api_keys", decode_api_keys_page, ("id",))
 WORKSPACE_MEMBERS_TABLE = "raw.workspace_members"
 
@@ -76,14 +79,16 @@ def fetch_organization(client: AdminApiClient) -> pl.DataFrame:
 
 
 def fetch_entity_snapshot(client: AdminApiClient, organization: pl.DataFrame) -> EntitySnapshot:
-    """Users, invites, workspaces (archived too), their members and API keys, all pages; the lists
-    the key may not read (403) are skipped."""
+    """Users, invites, workspaces (archived and default too), their members and API keys, all pages;
+    the lists the key may not read (403) are skipped."""
     requests_before = client.stats.requests
     drift, skipped = SchemaDrift(), []
     tables = {"raw.organization": organization}
     for entity in (USERS, INVITES, WORKSPACES, API_KEYS):
         try:
             tables[entity.table], page_drift = _fetch_list(client, entity.path, entity.params, entity.decode)
+            if entity is WORKSPACES:
+                tables[entity.table] = _mark_default_workspace(client, tables[entity.table])
         except PermissionDeniedError:
             skipped.append(entity.table)
             continue
@@ -115,6 +120,13 @@ def fetch_entity_snapshot(client: AdminApiClient, organization: pl.DataFrame) ->
         requests=client.stats.requests - requests_before,
         skipped=tuple(skipped),
     )
+
+
+def _mark_default_workspace(client: AdminApiClient, workspaces: pl.DataFrame) -> pl.DataFrame:
+    """The workspaces with ``is_default``: listed with include_default but not without it. Listed after
+    the full list, so a workspace created in between is not taken for the default."""
+    others, _ = _fetch_list(client, WORKSPACES.path, WORKSPACES_WITHOUT_DEFAULT, WORKSPACES.decode)
+    return workspaces.with_columns(is_default=~pl.col("id").is_in(others.get_column("id").to_list()))
 
 
 def _fetch_list(

@@ -1,14 +1,22 @@
--- Usage and allocated billed cost per API key, UTC day and workspace: tokens by type, web searches,
--- the key's share of the bill (marts.cost_allocation; web search is billed per workspace and stays
--- unallocated there), and the key's name, status and owner as of that day. api_key_id NULL is
--- Console/Workbench usage; a key no entity list knows has NULL name and status.
+-- Usage and billed cost per API key, UTC day and workspace: tokens by type, web searches, the key's
+-- share of the bill, and the key's name, status and owner as of that day. allocated_cost_usd: on
+-- cost-report days the key's allocation (marts.cost_allocation; web search is billed per workspace and
+-- stays unallocated there), on Analytics API days the cost the API bills to the key, every cost type
+-- (marts.actor_daily_cost). api_key_id NULL is usage no API key authenticated (Console/Workbench,
+-- Claude Code over OAuth); a key no entity list knows has NULL name and status.
 -- Grain: organization_id, date, workspace_id, api_key_id
 -- Incremental: date
 CREATE OR REPLACE TABLE marts.api_key_daily_usage AS
 WITH allocated AS (
     SELECT organization_id, date, workspace_id, api_key_id, sum(cost_usd) AS allocated_cost_usd
-    FROM marts.cost_allocation
-    WHERE allocation_status = 'allocated'
+    FROM (
+        SELECT organization_id, date, workspace_id, api_key_id, cost_usd
+        FROM marts.cost_allocation
+        WHERE allocation_status = 'allocated'
+        UNION ALL
+        SELECT organization_id, date, workspace_id, api_key_id, cost_usd
+        FROM marts.actor_daily_cost
+    )
     GROUP BY ALL
 ),
 

@@ -1,7 +1,8 @@
--- Workspaces with history (one row per version), including archived ones, plus one member per
--- organization for the default workspace, which the API never lists: its real ID is the
--- scope.workspace_id of a new-shape API key whose deprecated workspace_id is null ('default'
--- until such a key has been seen); it is named 'Default Workspace'.
+-- Workspaces with history (one row per version), including archived ones and the default workspace.
+-- The default's real ID is the one the entity snapshot lists only with include_default=true
+-- (raw.workspaces.is_default); before such a snapshot, the scope.workspace_id of a new-shape API key
+-- whose deprecated workspace_id is null. Until either is known, one member per organization stands
+-- for it ('default'), named 'Default Workspace'.
 -- As-of joins: valid_from <= t AND (valid_to IS NULL OR t < valid_to). The first known version of
 -- a workspace is taken to hold since forever (valid_from = -infinity): nothing older is known.
 -- is_latest_version marks the newest version, also for workspaces the API no longer lists.
@@ -13,11 +14,24 @@ WITH organizations AS (
     UNION SELECT organization_id FROM raw.messages_usage
 ),
 
-default_workspace_ids AS (
+listed_default_ids AS (
+    SELECT organization_id, min(id) AS workspace_id
+    FROM raw.workspaces
+    WHERE is_default
+    GROUP BY organization_id
+),
+
+api_key_default_ids AS (
     SELECT organization_id, min(scope_workspace_id) AS workspace_id
     FROM raw.api_keys
     WHERE workspace_id IS NULL AND scope_type = 'workspace' AND scope_workspace_id IS NOT NULL
     GROUP BY organization_id
+),
+
+default_workspace_ids AS (
+    SELECT organization_id, coalesce(l.workspace_id, k.workspace_id) AS workspace_id
+    FROM listed_default_ids AS l
+    FULL JOIN api_key_default_ids AS k USING (organization_id)
 ),
 
 listed AS (

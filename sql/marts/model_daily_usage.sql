@@ -2,7 +2,8 @@
 -- (cache reads / all input tokens), and estimates from the price table (marts.list_prices):
 -- the list cost, what cache reads saved against paying for the same tokens as uncached input, what
 -- cache writes cost on top of uncached input, and the net saving. Estimates, never billed numbers;
--- tokens of models without a list price are counted in unpriced_tokens and left out of them.
+-- tokens of models without a list price are counted in unpriced_tokens and left out of them. On
+-- Analytics API days the usage has no inference geo (intermediate.int_usage_daily): priced at the global rate.
 -- Grain: organization_id, date, model, service_tier
 -- Incremental: date
 CREATE OR REPLACE TABLE marts.model_daily_usage AS

@@ -66,8 +66,12 @@ CREATE TABLE IF NOT EXISTS raw.workspaces (
     valid_from             TIMESTAMPTZ NOT NULL,
     valid_to               TIMESTAMPTZ,
     is_current             BOOLEAN     NOT NULL,
-    loaded_at              TIMESTAMPTZ NOT NULL
+    loaded_at              TIMESTAMPTZ NOT NULL,
+    -- the default workspace: listed only with include_default=true (NULL in snapshots taken before)
+    is_default             BOOLEAN
 );
+-- warehouses created before is_default (last, so that both have the same column order)
+ALTER TABLE raw.workspaces ADD COLUMN IF NOT EXISTS is_default BOOLEAN;
 
 CREATE TABLE IF NOT EXISTS raw.workspace_members (
     organization_id  VARCHAR     NOT NULL,
