@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         progress.finish()
+        logging.getLogger("pipelines").removeHandler(progress)  # a second main() in this process draws anew
 
 
 def _parser() -> argparse.ArgumentParser:
