@@ -1,4 +1,4 @@
-"""The `usage-pipeline` command line: demo, sync, sql, report, simulate.
+"""The `usage-pipeline` command line: demo, sync, sql, report, chargeback, alerts, simulate.
 
 Errors the user can fix (a rejected key, a bad date, a locked warehouse, a malformed page) are
 printed as one clear line on stderr with exit status 1, never as a traceback and never with
@@ -19,6 +19,8 @@ from pipelines.api import AdminApiError
 from pipelines.api.client import check_api_key
 from pipelines.dagster_home import project_dagster_home
 from pipelines.alerts import deliver, run_failed_alert
+from pipelines.chargeback import ChargebackError, write_chargeback
+from pipelines.cost_centers import read_cost_centers
 from pipelines.ingest import WindowLoadError
 from pipelines.notify import DeliveryError, channels, send
 from pipelines.progress import ProgressDisplay
@@ -29,7 +31,8 @@ from pipelines.reports import REPORT_NAMES, reports_named
 from pipelines.settings import SETTINGS, ConfigError, Settings
 from pipelines.warehouse import WRITER_LOCK_TIMEOUT_SECONDS, WarehouseBusyError
 
-USER_ERRORS = (AdminApiError, DeliveryError, ConfigError, WindowLoadError, WarehouseBusyError, NoServingCopyError, QueryError, ReportError)
+USER_ERRORS = (AdminApiError, DeliveryError, ConfigError, WindowLoadError, WarehouseBusyError, NoServingCopyError, QueryError, ReportError,
+               ChargebackError)
 EPILOG = "Settings (environment variables):\n" + "\n".join(
     f"  {setting.env:<42} {setting.help}" for setting in SETTINGS.values()
 )
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         progress.finish()
+        logging.getLogger("pipelines").removeHandler(progress)  # a second main() in this process draws anew
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,6 +141,18 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--output", default="spend-report.html", help="HTML file to write (default spend-report.html)")
     report.set_defaults(handler=_report)
 
+    chargeback = commands.add_parser(
+        "chargeback",
+        help="write a month's chargeback per cost center (CSV) from the serving copy",
+        description="Write the month's billed cost per cost center, team and workspace (the mapping of "
+        "USAGE_PIPELINE_COST_CENTERS_FILE, as of each day) from the serving copy's marts.cost_center_daily_cost: "
+        "each cost center's lines and total, unmapped cost last, and the month's total, which equals its bill. "
+        "Money is exact decimal text.",
+    )
+    chargeback.add_argument("--month", required=True, help="the UTC month, YYYY-MM")
+    chargeback.add_argument("--output", required=True, help="CSV file to write")
+    chargeback.set_defaults(handler=_chargeback)
+
     alerts = commands.add_parser(
         "alerts",
         help="alert channels: `alerts test` sends a test message to the webhook and/or email configured",
@@ -172,6 +188,7 @@ def _sync(args: argparse.Namespace) -> int:
 
     settings = Settings.load(config_file=args.config)
     _check_keys(settings.require_keys())
+    read_cost_centers(settings.cost_centers_file)  # a bad mapping stops the sync before any request
     sync_range = SyncRange.resolve(settings, args.start, args.end)
     reports = reports_named(tuple(name.strip() for name in args.reports.split(",") if name.strip()))
     if args.wait < 0:
@@ -207,6 +224,13 @@ def _report(args: argparse.Namespace) -> int:
 
     settings = Settings.load(config_file=args.config)
     _say(f"report written to {write_report(settings.serving_path, args.output)}")
+    return 0
+
+
+def _chargeback(args: argparse.Namespace) -> int:
+    settings = Settings.load(config_file=args.config)
+    total = write_chargeback(settings.serving_path, args.month, args.output)
+    _say(f"chargeback for {args.month} written to {args.output} (total {total} USD)")
     return 0
 
 

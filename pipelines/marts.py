@@ -4,8 +4,8 @@ What each SQL file builds or checks is read from its header (``pipelines.models`
 
 Strategy: every build runs in one transaction, so readers never see marts built from different raw
 states and a failed build keeps the previous marts. The first build, and any build whose inputs
-other than the report rows changed (the SQL, the price table, the budgets, the entity tables: see
-``meta.mart_builds``), recomputes every table whole with set-based SQL. Otherwise a build is
+other than the report rows changed (the SQL, the price table, the budgets, the cost-center
+mapping, the entity tables: see ``meta.mart_builds``), recomputes every table whole with set-based SQL. Otherwise a build is
 incremental: a table whose header says ``-- Incremental: <day column>`` promises that its rows of
 a UTC day come only from the same day of the day-grained tables it reads, so only the days whose
 raw partitions were loaded since the last build (``pipelines.changes``) are deleted and
@@ -29,6 +29,7 @@ import polars as pl
 
 from pipelines.catalog import dated_tables, ensure_schema, raw_day_columns
 from pipelines.changes import changed_days, latest_loads_sql, loaded_days
+from pipelines.cost_centers import read_cost_centers
 from pipelines.list_prices import (
     CODE_EXECUTION_USD_PER_CONTAINER_HOUR,
     DEFAULT_PRICES_CSV,
@@ -113,13 +114,15 @@ def build_marts(
     con: duckdb.DuckDBPyConnection,
     budgets_usd: Mapping[str, Decimal] | None = None,
     prices_csv: Path | str = DEFAULT_PRICES_CSV,
+    cost_centers: pl.DataFrame | None = None,
     *,
     full: bool = False,
 ) -> MartBuild:
     """Bring every intermediate and mart table up to date with the raw tables, in one transaction.
 
     Incremental when it can be (see the module docstring); ``full=True`` recomputes everything.
-    ``budgets_usd`` are monthly budgets by workspace name or ID (USD) for the spend signals.
+    ``budgets_usd`` are monthly budgets by workspace name or ID (USD) for the spend signals;
+    ``cost_centers`` the mapping ``pipelines.cost_centers.read_cost_centers`` read (default none).
     """
     price_file_rows = read_price_file(prices_csv)  # validated before anything touches the warehouse
     ensure_schema(con)
@@ -139,6 +142,7 @@ def build_marts(
             },
             schema={"workspace": pl.String, "monthly_budget_usd": pl.String},
         ),
+        "cost_center_rows": read_cost_centers(None) if cost_centers is None else cost_centers,
     }
     tables = mart_tables()
     for name, frame in inputs.items():
@@ -167,7 +171,7 @@ def _build(con: duckdb.DuckDBPyConnection, tables: list[MartTable], inputs: Mapp
     elif last is None:
         reason = "first build"
     elif last[1] != fingerprint:
-        reason = "the SQL, the price table, the budgets or an entity table changed"
+        reason = "the SQL, the price table, the budgets, the cost centers or an entity table changed"
     elif any(table.table not in existing for table in tables):
         reason = "a table is missing"
     else:

@@ -112,6 +112,12 @@ class Settings(BaseModel):
         "Monthly budgets in USD by workspace name or ID, warned about when exceeded: a [budgets] table in the "
         "config file, or 'Production=2500,Research=800' in the environment. Default none.",
     )
+    cost_centers_file: str = setting(
+        "", "USAGE_PIPELINE_COST_CENTERS_FILE",
+        "The reviewed CSV mapping workspaces, API keys and users to a team and cost center, effective-dated "
+        "(see the README's Cost centers and chargeback); a path relative to the current directory. Default none: "
+        "all cost is unmapped.",
+    )
     stale_after_days: int = setting(
         2, "USAGE_PIPELINE_STALE_AFTER_DAYS",
         "A report's data is stale (its freshness check fails and the stale-data alert goes out) when its newest "

@@ -37,6 +37,7 @@ SAMPLES = {
     "timeout_seconds": ("3600", "3600", 3600.0),
     "budgets": ("Production=2500, wrkspc_01=0.10", None, (("Production", Decimal("2500")), ("wrkspc_01", Decimal("0.10")))),
     "stale_after_days": (" 3 ", "3", 3),
+    "cost_centers_file": ("cost-centers.csv ", '"cost-centers.csv"', "cost-centers.csv"),
     "alert_webhook_url": ("http://127.0.0.1:9/hook", None, "http://127.0.0.1:9/hook"),
     "smtp_host": ("smtp.example.test", '"smtp.example.test"', "smtp.example.test"),
     "smtp_port": ("2525", "2525", 2525),

@@ -10,6 +10,7 @@ the same step right after the build (selecting only checks re-runs them without 
 import dagster as dg
 import polars as pl
 
+from pipelines.cost_centers import read_cost_centers
 from pipelines.defs.resources import PROGRESS_LOGGER, SettingsResource, writing_step
 from pipelines.defs.table_metadata import column_schema
 from pipelines.extract.entities import ENTITY_KEYS
@@ -63,9 +64,10 @@ def marts(context: dg.AssetExecutionContext, settings: SettingsResource):
     then run the selected checks in the same step, on the days the build rewrote where that is exact."""
     checks = [check for check in MART_CHECKS if check_key(check) in context.selected_asset_check_keys]
     build = None
+    cost_centers = read_cost_centers(settings.cost_centers_file)  # a bad mapping stops before the build
     with writing_step(settings), connect(settings.warehouse_path) as con:
         if context.selected_asset_keys:
-            build = build_marts(con, dict(settings.budgets))
+            build = build_marts(con, dict(settings.budgets), cost_centers=cost_centers)
             columns = {table: column_schema(con, table) for table in build.row_counts}
         results = run_checks(con, checks, build)
     if build is not None:

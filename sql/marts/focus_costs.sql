@@ -4,7 +4,9 @@
 -- own cost per actor: nothing split, the actor in Tags). BilledCost sums to the bill. SubAccount = the
 -- workspace (the default workspace under its real ID); Allocated* carry the per-user split
 -- (AllocatedResourceId = the user, else the API key, service account or 'console'); cost with no
--- usage to split it by (web search, code execution, session usage) has null Allocated*.
+-- usage to split it by (web search, code execution, session usage) has null Allocated*. Tags carry
+-- the charge's cost center and team (intermediate.int_cost_center_cost; NULL when unmapped); a
+-- frozen day keeps the tags it was exported with (a mapping change is not a correction).
 -- PricingQuantity and ListUnitPrice come from marts.list_prices: tokens in millions for allocated
 -- token charges; for the others the quantity is derived from the list cost where the source has one
 -- (the Analytics API's list_amount, which is then ListCost), else from the bill, at the list unit
@@ -218,7 +220,8 @@ SELECT
         'anthropic/user_id', q.user_id, 'anthropic/user_email', u.user_email,
         'anthropic/service_tier', q.service_tier, 'anthropic/context_window', q.context_window,
         'anthropic/inference_geo', q.inference_geo, 'anthropic/actor_type', q.actor_type,
-        'anthropic/actor_id', q.actor_id, 'anthropic/federated_subject', q.federated_subject)) AS Tags,
+        'anthropic/actor_id', q.actor_id, 'anthropic/federated_subject', q.federated_subject,
+        'anthropic/cost_center', cc.cost_center, 'anthropic/team', cc.team)) AS Tags,
     md5(concat_ws('|', q.organization_id, q.date, q.workspace_id, q.cost_type, q.model, q.token_type,
                   q.service_tier, q.context_window, q.inference_geo, q.allocation_status,
                   q.api_key_id, q.account_id, q.service_account_id,
@@ -233,7 +236,13 @@ LEFT JOIN marts.dim_api_keys AS k
     ON  k.organization_id = q.organization_id
     AND k.api_key_id = q.api_key_id
     AND k.valid_from <= CAST(q.date AS TIMESTAMPTZ)
-    AND (k.valid_to IS NULL OR CAST(q.date AS TIMESTAMPTZ) < k.valid_to);
+    AND (k.valid_to IS NULL OR CAST(q.date AS TIMESTAMPTZ) < k.valid_to)
+LEFT JOIN intermediate.int_cost_center_cost AS cc   -- one row per charge's workspace, key and user
+    ON  cc.organization_id = q.organization_id
+    AND cc.date = q.date
+    AND cc.workspace_id IS NOT DISTINCT FROM q.workspace_id
+    AND cc.api_key_id IS NOT DISTINCT FROM CASE WHEN q.actor_type = 'api_actor' THEN q.actor_id ELSE q.api_key_id END
+    AND cc.user_id IS NOT DISTINCT FROM q.user_id;
 
 -- Rows of these days written while their billing period was still open are replaced by this build.
 DELETE FROM marts.focus_costs

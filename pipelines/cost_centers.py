@@ -1,0 +1,104 @@
+"""The cost-center mapping: which team and cost center a workspace, an API key or a person belongs to,
+and from when. An input of the marts build, like the budgets and the price file.
+
+The mapping is a reviewed CSV (setting ``cost_centers_file``) with the columns ``kind`` (workspace,
+api_key or user), ``id`` (the workspace or API key ID; for a user the user ID or email), ``team``,
+``cost_center``, ``valid_from`` (inclusive UTC day) and ``valid_to`` (exclusive, empty = still in
+force). A person who moves team gets a second row starting the day the first one ends.
+It is read and validated before any work: a mistake is one line naming the file and line, so the
+person who edited the spreadsheet can fix it.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.settings import ConfigError
+
+KINDS = ("user", "api_key", "workspace")  # precedence: a person's mapping over their key's over the workspace's
+COLUMNS = ("kind", "id", "team", "cost_center", "valid_from", "valid_to")
+# The mapping as the build registers it (text, cast in sql/marts/cost_centers.sql).
+SCHEMA = {"kind": pl.String, "subject": pl.String, "team": pl.String, "cost_center": pl.String,
+          "valid_from": pl.String, "valid_to": pl.String, "source_line": pl.String}
+
+
+@dataclass(frozen=True)
+class _Row:
+    where: str  # file:line
+    kind: str
+    subject: str
+    team: str
+    cost_center: str
+    valid_from: date
+    valid_to: date | None
+
+
+def read_cost_centers(path: str | Path | None) -> pl.DataFrame:
+    """The mapping's rows (none without a file), or a ConfigError naming the first bad line."""
+    frame = pl.DataFrame(schema=SCHEMA)
+    if not path:
+        return frame
+    path = Path(path)
+    try:
+        with path.open(newline="") as file:
+            rows = _parse(path, csv.reader(file))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"cannot read cost centers file {path}: {exc}") from None
+    _refuse_overlaps(rows)
+    return pl.DataFrame(
+        [(row.kind, row.subject, row.team, row.cost_center, row.valid_from.isoformat(),
+          row.valid_to.isoformat() if row.valid_to else None, row.where) for row in rows],
+        schema=SCHEMA, orient="row",
+    )
+
+
+def _parse(path: Path, reader) -> list[_Row]:
+    header = [name.strip() for name in next(reader, [])]
+    missing = [name for name in COLUMNS if name not in header]
+    if missing:
+        raise ConfigError(f"{path}:1: missing column(s) {', '.join(missing)}; the header is {','.join(COLUMNS)}")
+    rows = []
+    for values in reader:
+        where = f"{path}:{reader.line_num}"
+        if not any(value.strip() for value in values):
+            continue
+        if len(values) != len(header):
+            raise ConfigError(f"{where}: {len(values)} fields, the header has {len(header)}")
+        row = {name: value.strip() for name, value in zip(header, values)}
+        if row["kind"] not in KINDS:
+            raise ConfigError(f"{where}: unknown kind {row['kind']!r}; use one of {', '.join(KINDS)}")
+        for name in ("id", "team", "cost_center"):
+            if not row[name]:
+                raise ConfigError(f"{where}: missing {name}")
+        valid_from = _day(where, "valid_from", row["valid_from"])
+        valid_to = _day(where, "valid_to", row["valid_to"]) if row["valid_to"] else None
+        if valid_to is not None and valid_to <= valid_from:
+            raise ConfigError(f"{where}: valid_to {valid_to} is not after valid_from {valid_from} (valid_to is exclusive)")
+        subject = row["id"].lower() if row["kind"] == "user" and "@" in row["id"] else row["id"]
+        rows.append(_Row(where, row["kind"], subject, row["team"], row["cost_center"], valid_from, valid_to))
+    return rows
+
+
+def _day(where: str, column: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{where}: bad date in {column}: {text!r} (use YYYY-MM-DD)") from None
+
+
+def _refuse_overlaps(rows: list[_Row]) -> None:
+    """Two rows of one subject in force on the same day would charge its cost twice."""
+    by_subject: dict[tuple[str, str], list[_Row]] = {}
+    for row in rows:
+        by_subject.setdefault((row.kind, row.subject), []).append(row)
+    for periods in by_subject.values():
+        periods.sort(key=lambda row: row.valid_from)
+        for earlier, later in zip(periods, periods[1:]):
+            if earlier.valid_to is None or earlier.valid_to > later.valid_from:
+                raise ConfigError(f"{later.where}: {later.kind} {later.subject} from {later.valid_from} overlaps "
+                                  f"{earlier.where} (valid_to is exclusive: end the earlier row on {later.valid_from})")

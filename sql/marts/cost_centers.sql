@@ -1,0 +1,15 @@
+-- The cost-center mapping as reviewed (setting cost_centers_file, read and validated by
+-- pipelines/cost_centers.py): a workspace, API key or user (by user ID or lower-case email) belongs to
+-- a team and cost center from valid_from (inclusive) to valid_to (exclusive, NULL = still in force).
+-- Periods of one subject never overlap. source_line is the file and line the row came from.
+-- Grain: kind, subject, valid_from
+CREATE OR REPLACE TABLE marts.cost_centers AS
+SELECT
+    kind,
+    subject,
+    team,
+    cost_center,
+    CAST(valid_from AS DATE)    AS valid_from,
+    CAST(valid_to AS DATE)      AS valid_to,
+    source_line
+FROM cost_center_rows
