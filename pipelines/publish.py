@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ import duckdb
 
 from pipelines.catalog import dated_tables
 from pipelines.changes import changed_days, latest_loads_sql
+from pipelines.terminal import first_line
 from pipelines.warehouse import connect, read_sql, replace_days, writer_lock
 
 PUBLISHED_SCHEMAS = ("raw", "marts")
@@ -40,7 +41,7 @@ MONTH_COLUMNS = ("date", "bucket_start", "partition_date", "charge_period_start"
 
 
 class NoServingCopyError(RuntimeError):
-    """Nothing has been published at the serving path yet."""
+    """No readable serving copy at the serving path: nothing published yet, or the file is damaged."""
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,24 @@ def publish(warehouse_path: str | Path, serving_path: str | Path, parquet_dir: s
 
 @contextmanager
 def read_serving_copy(serving_path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the serving copy in UTC, as every reader opens it (readers never
-    open the warehouse), or an error saying how to create the copy."""
+    """A read-only, sandboxed connection to the serving copy in UTC, as every reader opens it
+    (readers never open the warehouse), or an error saying how to create the copy.
+
+    Sandboxed because readers run SQL the pipeline did not write (`usage-pipeline sql`): with
+    external access off and the configuration locked, no statement can attach the warehouse, copy
+    over a file, read one (an environment file holding the admin key) or load an extension.
+    """
     path = Path(serving_path)
     if not path.is_file():
         raise NoServingCopyError(f"no serving copy at {path} yet: run `usage-pipeline sync` (or `usage-pipeline demo`) first")
-    with connect(path, read_only=True) as con:
+    with ExitStack() as stack:
+        try:
+            con = stack.enter_context(connect(path, read_only=True, sandboxed=True))
+        except duckdb.Error as exc:
+            raise NoServingCopyError(
+                f"the serving copy {path} cannot be read ({first_line(exc)}): "
+                "run `usage-pipeline sync` to publish it again"
+            ) from None
         yield con
 
 

@@ -68,12 +68,14 @@ def connect(
     lock_timeout_seconds: float = 120.0,
     memory_limit: str | None = None,
     config: Mapping[str, str] | None = None,
+    sandboxed: bool = False,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open a DuckDB file (or ":memory:") in UTC, waiting (bounded) while another process holds its lock.
 
     DuckDB's memory is capped at `memory_limit` (default DUCKDB_MEMORY_LIMIT); bigger work spills
     to disk. The connection is always closed, even on error, so a failed step never keeps the file
-    locked.
+    locked. `sandboxed` is for SQL written by someone else: the connection then reaches no file but
+    its own (no ATTACH, COPY, file readers, extension installs) and no setting can be changed back.
     """
     in_memory = str(path) == ":memory:"
     if not read_only and not in_memory:
@@ -82,7 +84,7 @@ def connect(
     con = retry_while_busy(
         lambda: duckdb.connect(str(path), read_only=read_only, config=options),
         timeout_seconds=lock_timeout_seconds,
-        busy=lambda exc: isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower(),
+        busy=lambda exc: isinstance(exc, duckdb.IOException) and "could not set lock" in str(exc).lower(),
         give_up=lambda: WarehouseBusyError(
             f"the warehouse {path} is locked by another process (a sync, `dagster dev`, or a tool "
             f"holding it open) and stayed locked for {lock_timeout_seconds:.0f} s; close that process or "
@@ -92,6 +94,9 @@ def connect(
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")  # a long step must not draw bars into the run's logs
+        if sandboxed:  # after the settings above: the time zone loads an extension, a locked connection can't
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
         yield con
     finally:
         con.close()
