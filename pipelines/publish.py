@@ -34,7 +34,7 @@ from pipelines.changes import changed_days, latest_loads_sql
 from pipelines.fingerprints import (FILES, FINGERPRINTS, META_TABLES, altered_tables, intact_months, record_files,
                                     record_fingerprints, sign, unchanged_since_signed)
 from pipelines.terminal import first_line
-from pipelines.warehouse import connect, read_sql, replace_days, writer_lock
+from pipelines.warehouse import connect, read_sql, refuse_unsafe_paths, replace_days, writer_lock
 
 PUBLISHED_SCHEMAS = ("raw", "marts")
 _SCHEMA_LIST = ", ".join(f"'{schema}'" for schema in PUBLISHED_SCHEMAS)  # for SQL IN (...)
@@ -88,6 +88,7 @@ def publish(warehouse_path: str | Path, serving_path: str | Path, parquet_dir: s
     The Parquet export is partitioned by month where a table has a date, written into a new folder
     that `parquet_dir` (a symlink) is switched to atomically.
     """
+    refuse_unsafe_paths({"WAREHOUSE_PATH": warehouse_path, "USAGE_PIPELINE_SERVING_PATH": serving_path}, parquet_dir)
     serving_path = Path(serving_path)
     serving_path.parent.mkdir(parents=True, exist_ok=True)
     warehouse_path = Path(warehouse_path).resolve()
@@ -287,8 +288,6 @@ def _export_parquet(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]
             f"COPY (SELECT *, {months} AS export_month FROM {source}{where}) "
             f"TO '{_sql_path(target)}' (FORMAT parquet, PARTITION_BY (export_month), OVERWRITE_OR_IGNORE)"
         )
-    if parquet_dir.exists() and not parquet_dir.is_symlink():
-        raise FileExistsError(f"{parquet_dir} exists and is not a symlink made by the pipeline; move it away")
     link = parquet_dir.with_name(f".{parquet_dir.name}.link.tmp")
     link.unlink(missing_ok=True)
     link.symlink_to(export.name)
