@@ -73,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         user_errors, other_errors = group.split(lambda exc: _user_fixable(exc) is not None)
         if other_errors is not None or user_errors is None:
             raise
-        for exc in _leaves(user_errors):
-            print(f"error: {_user_fixable(exc)}", file=sys.stderr)
+        for message in dict.fromkeys(_user_fixable(exc) for exc in _leaves(user_errors)):  # each once
+            print(f"error: {message}", file=sys.stderr)
         return 1
     except Exception as exc:
         if (message := _user_fixable(exc)) is None:

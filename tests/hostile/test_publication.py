@@ -4,43 +4,30 @@ next publication, never patched over nor a reason for a failed sync."""
 from __future__ import annotations
 
 import shutil
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.publish import PUBLISHED_SCHEMAS, publish
-from pipelines.simulator import DEMO_ADMIN_KEY, Simulator
-from pipelines.sync import SyncRange, run_sync
+from pipelines.simulator import Simulator
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
-from tests.faults.helpers import cli_env, run_cli, settings_for, sync_args
+from tests.faults.helpers import cli_env, run_cli, sync_args
+from tests.hostile.helpers import LAST
 from tests.test_publish import parquet_rows
 from tests.warehouse_helpers import tables_that_differ
 
 pytestmark = pytest.mark.hostile
 
-FIRST, LAST = date(2026, 10, 29), date(2026, 11, 2)
 CHECKED_EXPORTS = [("raw", "cost_report"), ("raw", "messages_usage"), ("marts", "cost_allocation")]
-
-
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("publication") / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as env, Simulator(seed=SIMULATOR_SEED, now=SIMULATOR_NOW) as simulator:
-        env.setenv("ANTHROPIC_ADMIN_KEY", DEMO_ADMIN_KEY)
-        run_sync(settings_for(simulator, path), SyncRange(FIRST, LAST))
-    return path
 
 
 @pytest.fixture
 def published(warehouse, tmp_path) -> tuple[Path, Path, Path]:
-    """A private copy of the warehouse, published once (serving copy and Parquet export)."""
-    source = tmp_path / "warehouse.duckdb"
-    shutil.copy(warehouse, source)
+    """A private warehouse, published once (serving copy and Parquet export)."""
     serving, parquet = tmp_path / "serving.duckdb", tmp_path / "parquet"
-    publish(source, serving, parquet)
-    return source, serving, parquet
+    publish(warehouse, serving, parquet)
+    return warehouse, serving, parquet
 
 
 def assert_equals_a_fresh_publication(source: Path, serving: Path, parquet: Path, tmp_path: Path) -> None:
@@ -113,8 +100,7 @@ def test_a_missing_or_changed_parquet_month_is_written_again(published, tmp_path
 
 
 def test_the_next_sync_repairs_a_truncated_copy_and_a_deleted_month(warehouse, tmp_path):
-    source = tmp_path / "warehouse.duckdb"
-    shutil.copy(warehouse, source)
+    source = warehouse
     with Simulator(seed=SIMULATOR_SEED, now=SIMULATOR_NOW) as simulator:
         env = cli_env(simulator, source)
         assert run_cli(*sync_args(LAST, LAST, "--skip-entities"), env=env).returncode == 0
