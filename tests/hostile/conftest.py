@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -30,3 +31,12 @@ def warehouse(synced_warehouse, tmp_path) -> Path:
     for name in ("warehouse.duckdb", "serving.duckdb"):
         shutil.copy(synced_warehouse.with_name(name), tmp_path / name)
     return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture
+def own_umask():
+    """The CLI run in-process sets the process's umask (files private): give the tests theirs back."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)

@@ -4,7 +4,6 @@ TLS failures are final on the first attempt and say what happened."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import ssl
@@ -23,15 +22,6 @@ pytestmark = pytest.mark.hostile
 
 KEY = "sk-ant-admin01-HOSTILE-TRANSPORT-CANARY"
 NOT_LOOPBACK = ["http://10.255.255.1", "http://api.example.com", "http://192.168.0.10:8080/v1", "http://[2001:db8::1]"]
-
-
-@pytest.fixture
-def own_umask():
-    """The in-process CLI sets the process's umask: give the test process its own back."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    yield
-    os.umask(umask)
 
 
 @pytest.mark.parametrize("base_url", NOT_LOOPBACK)
