@@ -22,8 +22,8 @@ import threading
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-from pipelines.simulator import DEMO_ADMIN_KEY, Simulator
-from pipelines.simulator import server as simulator_server
+from admin_api_simulator import DEMO_ADMIN_KEY, Simulator
+from admin_api_simulator import server as simulator_server
 
 STATS_PATH = "/__bench/stats"
 

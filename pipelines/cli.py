@@ -270,7 +270,7 @@ def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from pipelines.simulator import DEMO_ADMIN_KEY, Simulator
+    from admin_api_simulator import DEMO_ADMIN_KEY, Simulator
     from pipelines.summary import print_summary
     from pipelines.sync import SyncRange, run_sync
 
@@ -325,7 +325,7 @@ def _demo_files(warehouse_option: str | None) -> tuple[str, str, str]:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from pipelines.simulator import DEMO_ADMIN_KEY, Faults, Simulator
+    from admin_api_simulator import DEMO_ADMIN_KEY, Faults, Simulator
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be from 0 to 65535, got {args.port}")

@@ -29,6 +29,12 @@ import polars as pl
 
 from pipelines.catalog import dated_tables, ensure_schema, raw_day_columns
 from pipelines.changes import changed_days, latest_loads_sql, loaded_days
+from pipelines.list_prices import (
+    CODE_EXECUTION_USD_PER_CONTAINER_HOUR,
+    DEFAULT_PRICES_CSV,
+    SESSION_USD_PER_SESSION_HOUR,
+    read_price_file,
+)
 from pipelines.models import (
     COMMENT,
     MART_BUILD_DATES,
@@ -37,12 +43,6 @@ from pipelines.models import (
     MartTable,
     mart_tables,
     tables_read,
-)
-from pipelines.prices import (
-    CODE_EXECUTION_USD_PER_CONTAINER_HOUR,
-    DEFAULT_PRICES_CSV,
-    SESSION_USD_PER_SESSION_HOUR,
-    load_price_table,
 )
 from pipelines.warehouse import day_filter, read_sql, replace_days, transaction
 
@@ -121,11 +121,11 @@ def build_marts(
     Incremental when it can be (see the module docstring); ``full=True`` recomputes everything.
     ``budgets_usd`` are monthly budgets by workspace name or ID (USD) for the spend signals.
     """
-    load_price_table(prices_csv)  # validates the reviewed file (dates, overlaps) before it is used
+    price_file_rows = read_price_file(prices_csv)  # validated before anything touches the warehouse
     ensure_schema(con)
     budgets = dict(budgets_usd or {})
     inputs = {
-        "price_file_rows": pl.read_csv(prices_csv, infer_schema=False),
+        "price_file_rows": price_file_rows,
         "runtime_price_rows": pl.DataFrame(
             {
                 "price_type": ["code_execution", "session_usage"],

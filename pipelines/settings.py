@@ -1,27 +1,193 @@
-"""Configuration: one place that reads environment variables and the optional config file.
+"""Configuration: one typed, validated model that reads environment variables and the optional config file.
 
 The CLI, `dagster dev` and the tests all build their resources from `Settings.load()`, so a
 knob means the same thing everywhere. Precedence: environment variable > config file > default.
-Validation happens here, before any request is sent, so a typo fails fast with a clear message.
+Validation happens here, before any request is sent, so a typo fails fast with one clear line.
+
+Each field declares its environment variable, help text and valid range once; `SETTINGS` (the
+CLI epilog) is derived from it, and a test holds the README table to it. Plain pydantic rather
+than pydantic-settings: the documented environment formats (comma-separated keys,
+'Production=2500,Research=800' budgets) are not its JSON format, the config file must refuse
+unknown keys and admin keys with our own messages, and the whole reader is `load` below.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
-from datetime import date
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any, Literal, get_args
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+
+BucketWidth = Literal["1m", "1h", "1d"]
+BUCKET_WIDTHS: tuple[BucketWidth, ...] = get_args(BucketWidth)
+DEFAULT_BUCKET_WIDTH: BucketWidth = "1h"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_CONFIG_FILE = "usage-pipeline.toml"
-BUCKET_WIDTHS = ("1m", "1h", "1d")
+EARLIEST_START_DATE = date(2020, 1, 1)
 
 
 class ConfigError(ValueError):
     """A setting is missing or invalid; the message says which and how to fix it."""
+
+
+def setting(default: Any, env: str, help: str, *, key: str | None = None, **field: Any) -> Any:
+    """A field read from `env` and from the config key `key` (default: the field's own name)."""
+    return Field(default, description=help, json_schema_extra={"env": env, "key": key}, **field)
+
+
+class Settings(BaseModel):
+    """Everything the pipeline needs to know about its environment. Keys are never printed or dumped."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    admin_keys: tuple[str, ...] = setting(
+        (), "ANTHROPIC_ADMIN_KEY",
+        "Admin API key (sk-ant-admin01-...). Several organizations: comma-separated keys. "
+        "Environment only: never put keys in the config file.",
+        key="admin_key", repr=False, exclude=True,
+    )
+    base_url: str = setting(DEFAULT_BASE_URL, "ANTHROPIC_BASE_URL", f"Admin API base URL (default {DEFAULT_BASE_URL}).")
+    warehouse_path: str = setting(
+        DEFAULT_WAREHOUSE_PATH, "WAREHOUSE_PATH", f"The DuckDB file the pipeline writes (default {DEFAULT_WAREHOUSE_PATH})."
+    )
+    serving_path: str = setting(  # "" = beside the warehouse, filled in by _prepare
+        "", "USAGE_PIPELINE_SERVING_PATH",
+        "The read-only copy analysts and BI tools open, republished after every successful run "
+        "(default serving.duckdb beside the warehouse).",
+    )
+    parquet_dir: str = setting(
+        "", "USAGE_PIPELINE_PARQUET_DIR",
+        "Where the Parquet export of every table goes, a symlink switched at each publication "
+        "(default parquet/ beside the warehouse).",
+    )
+    start_date: date = setting(
+        date(2025, 1, 1), "USAGE_PIPELINE_START_DATE", "First UTC day of the daily partitions (default 2025-01-01)."
+    )
+    bucket_width: BucketWidth = setting(
+        DEFAULT_BUCKET_WIDTH, "USAGE_PIPELINE_BUCKET_WIDTH",
+        f"Messages usage bucket width: {', '.join(BUCKET_WIDTHS)} (default {DEFAULT_BUCKET_WIDTH}).",
+    )
+    group_by_speed: bool = setting(
+        False, "USAGE_PIPELINE_GROUP_BY_SPEED",
+        "Also group messages usage by speed (sends the fast-mode beta header). Default false.",
+    )
+    lookback_days: int = setting(
+        3, "USAGE_PIPELINE_LOOKBACK_DAYS",
+        "Days before yesterday that the daily schedule re-pulls for usage and cost (default 3).", ge=0, le=366,
+    )
+    claude_code_lookback_days: int = setting(
+        2, "USAGE_PIPELINE_CLAUDE_CODE_LOOKBACK_DAYS",
+        "Days before yesterday that the daily schedule re-pulls for Claude Code (default 2).", ge=0, le=366,
+    )
+    requests_per_minute: float = setting(
+        30.0, "USAGE_PIPELINE_REQUESTS_PER_MINUTE",
+        "Client-side request budget per organization; 0 = unlimited (default 30, burst 20).",
+        ge=0, allow_inf_nan=False,
+    )
+    request_burst: int = setting(
+        20, "USAGE_PIPELINE_REQUEST_BURST", "Requests allowed back to back before the budget paces (default 20).",
+        ge=1, le=10_000,
+    )
+    timeout_seconds: float = setting(
+        60.0, "USAGE_PIPELINE_TIMEOUT_SECONDS", "Read timeout of one HTTP request in seconds (default 60).",
+        gt=0, le=3600, allow_inf_nan=False,
+    )
+    budgets: tuple[tuple[str, Decimal], ...] = setting(  # (workspace name or ID, monthly USD)
+        (), "USAGE_PIPELINE_BUDGETS",
+        "Monthly budgets in USD by workspace name or ID, warned about when exceeded: a [budgets] table in the "
+        "config file, or 'Production=2500,Research=800' in the environment. Default none.",
+    )
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, config_file: str | Path | None = None) -> Settings:
+        """Read the config file (if any), then the environment on top, then validate."""
+        environ = dict(os.environ if environ is None else environ)
+        path = Path(config_file or environ.get("USAGE_PIPELINE_CONFIG") or DEFAULT_CONFIG_FILE)
+        raw: dict[str, object] = {}
+        if path.is_file():
+            raw.update(_read_config_file(path))
+        elif config_file or environ.get("USAGE_PIPELINE_CONFIG"):
+            raise ConfigError(f"config file {path} does not exist (set by USAGE_PIPELINE_CONFIG or --config)")
+        for name, known in SETTINGS.items():
+            if environ.get(known.env, "").strip() != "":
+                raw[name] = environ[known.env]
+        return cls.from_mapping(raw)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, object]) -> Settings:
+        """Parse and validate loosely typed values (strings from the environment, TOML values)."""
+        try:
+            return cls.model_validate(dict(raw))
+        except ValidationError as exc:
+            raise _config_error(exc, raw) from None
+
+    def require_keys(self) -> tuple[str, ...]:
+        """The admin keys, or a ConfigError telling the user how to provide one."""
+        if not self.admin_keys:
+            raise ConfigError(
+                "No Admin API key: set ANTHROPIC_ADMIN_KEY to an Admin key (sk-ant-admin01-..., "
+                "Console > Settings > Admin keys), or run `usage-pipeline demo` to try the built-in simulator."
+            )
+        return self.admin_keys
+
+    # Validators' messages finish the sentence "ENV_VAR='value' ..." that _config_error starts.
+
+    @model_validator(mode="before")
+    @classmethod
+    def _prepare(cls, raw: Any) -> Any:
+        """Trim text values; put the serving copy and the Parquet export beside the warehouse unless set."""
+        if not isinstance(raw, dict):
+            return raw
+        values = {name: value.strip() if isinstance(value, str) else value for name, value in raw.items()}
+        beside = Path(str(values.get("warehouse_path", DEFAULT_WAREHOUSE_PATH))).parent
+        values["serving_path"] = values.get("serving_path") or str(beside / "serving.duckdb")
+        values["parquet_dir"] = values.get("parquet_dir") or str(beside / "parquet")
+        return values
+
+    @field_validator("admin_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> tuple[str, ...]:
+        keys = value.split(",") if isinstance(value, str) else value
+        return tuple(str(key).strip() for key in keys if str(key).strip())
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _http_without_credentials(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        if "@" in value:
+            raise ValueError("must not contain credentials (user:password@); the admin key authenticates")
+        return value.rstrip("/")
+
+    @field_validator("start_date")
+    @classmethod
+    def _not_future_nor_ancient(cls, day: date) -> date:
+        today = datetime.now(UTC).date()
+        if not EARLIEST_START_DATE <= day <= today:
+            raise ValueError(f"must be a day from {EARLIEST_START_DATE} to today ({today})")
+        return day
+
+    @field_validator("bucket_width", mode="before")
+    @classmethod
+    def _known_bucket_width(cls, value: Any) -> Any:
+        if value not in BUCKET_WIDTHS:
+            raise ValueError(f"is not a bucket width; use one of {', '.join(BUCKET_WIDTHS)}")
+        return value
+
+    @field_validator("budgets", mode="before")
+    @classmethod
+    def _budgets(cls, value: Any) -> tuple[tuple[str, Decimal], ...]:
+        return _parse_budgets(value)
 
 
 @dataclass(frozen=True)
@@ -33,139 +199,44 @@ class Setting:
     help: str
 
 
-# Every knob, documented once; the README table is generated from the same text.
-SETTINGS: dict[str, Setting] = {
-    "admin_keys": Setting(
-        "ANTHROPIC_ADMIN_KEY", "admin_key",
-        "Admin API key (sk-ant-admin01-...). Several organizations: comma-separated keys. "
-        "Environment only: never put keys in the config file.",
-    ),
-    "base_url": Setting("ANTHROPIC_BASE_URL", "base_url", f"Admin API base URL (default {DEFAULT_BASE_URL})."),
-    "warehouse_path": Setting(
-        "WAREHOUSE_PATH", "warehouse_path", f"The DuckDB file the pipeline writes (default {DEFAULT_WAREHOUSE_PATH})."
-    ),
-    "serving_path": Setting(
-        "USAGE_PIPELINE_SERVING_PATH", "serving_path",
-        "The read-only copy analysts and BI tools open, republished after every successful run "
-        "(default serving.duckdb beside the warehouse).",
-    ),
-    "parquet_dir": Setting(
-        "USAGE_PIPELINE_PARQUET_DIR", "parquet_dir",
-        "Where the Parquet export of every table goes, a symlink switched at each publication "
-        "(default parquet/ beside the warehouse).",
-    ),
-    "start_date": Setting(
-        "USAGE_PIPELINE_START_DATE", "start_date", "First UTC day of the daily partitions (default 2025-01-01)."
-    ),
-    "bucket_width": Setting(
-        "USAGE_PIPELINE_BUCKET_WIDTH", "bucket_width", "Messages usage bucket width: 1m, 1h or 1d (default 1h)."
-    ),
-    "group_by_speed": Setting(
-        "USAGE_PIPELINE_GROUP_BY_SPEED", "group_by_speed",
-        "Also group messages usage by speed (sends the fast-mode beta header). Default false.",
-    ),
-    "lookback_days": Setting(
-        "USAGE_PIPELINE_LOOKBACK_DAYS", "lookback_days",
-        "Days before yesterday that the daily schedule re-pulls for usage and cost (default 3).",
-    ),
-    "claude_code_lookback_days": Setting(
-        "USAGE_PIPELINE_CLAUDE_CODE_LOOKBACK_DAYS", "claude_code_lookback_days",
-        "Days before yesterday that the daily schedule re-pulls for Claude Code (default 2).",
-    ),
-    "requests_per_minute": Setting(
-        "USAGE_PIPELINE_REQUESTS_PER_MINUTE", "requests_per_minute",
-        "Client-side request budget per organization; 0 = unlimited (default 30, burst 20).",
-    ),
-    "request_burst": Setting(
-        "USAGE_PIPELINE_REQUEST_BURST", "request_burst", "Requests allowed back to back before the budget paces (default 20)."
-    ),
-    "timeout_seconds": Setting(
-        "USAGE_PIPELINE_TIMEOUT_SECONDS", "timeout_seconds", "Read timeout of one HTTP request in seconds (default 60)."
-    ),
-    "budgets": Setting(
-        "USAGE_PIPELINE_BUDGETS", "budgets",
-        "Monthly budgets in USD by workspace name or ID, warned about when exceeded: a [budgets] table in the "
-        "config file, or 'Production=2500,Research=800' in the environment. Default none.",
-    ),
-}
+def _as_setting(name: str, info: FieldInfo) -> Setting:
+    names: Any = info.json_schema_extra  # the dict setting() put there
+    return Setting(names["env"], names["key"] or name, str(info.description))
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the pipeline needs to know about its environment. Keys are never printed."""
+# Every knob as the CLI epilog and the README list it, read off the model.
+SETTINGS: dict[str, Setting] = {name: _as_setting(name, info) for name, info in Settings.model_fields.items()}
+_COMPARISONS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
-    admin_keys: tuple[str, ...] = field(default=(), repr=False)
-    base_url: str = DEFAULT_BASE_URL
-    warehouse_path: str = DEFAULT_WAREHOUSE_PATH
-    serving_path: str = ""  # "" = serving.duckdb beside the warehouse (filled in by from_mapping)
-    parquet_dir: str = ""  # "" = parquet/ beside the warehouse
-    start_date: date = date(2025, 1, 1)
-    bucket_width: str = "1h"
-    group_by_speed: bool = False
-    lookback_days: int = 3
-    claude_code_lookback_days: int = 2
-    requests_per_minute: float = 30.0
-    request_burst: int = 20
-    timeout_seconds: float = 60.0
-    budgets: tuple[tuple[str, Decimal], ...] = ()  # (workspace name or ID, monthly USD)
 
-    @classmethod
-    def load(cls, environ: dict[str, str] | None = None, config_file: str | Path | None = None) -> Settings:
-        """Read the config file (if any), then the environment on top, then validate."""
-        environ = dict(os.environ if environ is None else environ)
-        path = Path(config_file or environ.get("USAGE_PIPELINE_CONFIG") or DEFAULT_CONFIG_FILE)
-        raw: dict[str, object] = {}
-        if path.is_file():
-            raw.update(_read_config_file(path))
-        elif config_file or environ.get("USAGE_PIPELINE_CONFIG"):
-            raise ConfigError(f"config file {path} does not exist (set by USAGE_PIPELINE_CONFIG or --config)")
-        for name, setting in SETTINGS.items():
-            if setting.env in environ and environ[setting.env].strip() != "":
-                raw[name] = environ[setting.env]
-        return cls.from_mapping(raw)
+def _config_error(exc: ValidationError, raw: Mapping[str, object]) -> ConfigError:
+    """The first problem in one line naming the variable; never a key, nor a value that may hold a password."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else ""
+    if name not in SETTINGS:
+        return ConfigError(f"unknown setting {name!r}; known: {', '.join(SETTINGS)}")
+    text = str(raw.get(name, "")).strip()
+    shown = "<redacted>" if name == "admin_keys" or "@" in text else repr(text)
+    info = Settings.model_fields[name]
+    if error["type"] == "value_error":
+        problem = str(error["ctx"]["error"])
+    elif info.annotation in (int, float):
+        problem = _number_range(info)
+    else:
+        problem = f"is invalid: {error['msg'][:1].lower()}{error['msg'][1:]}"
+    return ConfigError(f"{SETTINGS[name].env}={shown} {problem}")
 
-    @classmethod
-    def from_mapping(cls, raw: dict[str, object]) -> Settings:
-        """Parse and validate loosely typed values (strings from the environment, TOML values)."""
-        types = {f.name: f.type for f in fields(cls)}
-        parsed: dict[str, object] = {}
-        for name, value in raw.items():
-            parsed[name] = _parse(name, types[name], value)
-        return replace(cls(), **parsed).with_default_paths().validated()
 
-    def with_default_paths(self) -> Settings:
-        """Put the serving copy and the Parquet export beside the warehouse unless set elsewhere."""
-        beside = Path(self.warehouse_path).parent
-        return replace(
-            self,
-            serving_path=self.serving_path or str(beside / "serving.duckdb"),
-            parquet_dir=self.parquet_dir or str(beside / "parquet"),
-        )
-
-    def validated(self) -> Settings:
-        if self.bucket_width not in BUCKET_WIDTHS:
-            raise ConfigError(
-                f"{SETTINGS['bucket_width'].env}={self.bucket_width!r} is not a bucket width; use one of {', '.join(BUCKET_WIDTHS)}"
-            )
-        for name in ("lookback_days", "claude_code_lookback_days"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{SETTINGS[name].env} must be >= 0")
-        if self.request_burst < 1:
-            raise ConfigError(f"{SETTINGS['request_burst'].env} must be >= 1")
-        if self.timeout_seconds <= 0:
-            raise ConfigError(f"{SETTINGS['timeout_seconds'].env} must be > 0")
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"{SETTINGS['base_url'].env}={self.base_url!r} must start with http:// or https://")
-        return self
-
-    def require_keys(self) -> tuple[str, ...]:
-        """The admin keys, or a ConfigError telling the user how to provide one."""
-        if not self.admin_keys:
-            raise ConfigError(
-                "No Admin API key: set ANTHROPIC_ADMIN_KEY to an Admin key (sk-ant-admin01-..., "
-                "Console > Settings > Admin keys), or run `usage-pipeline demo` to try the built-in simulator."
-            )
-        return self.admin_keys
+def _number_range(info: FieldInfo) -> str:
+    """'must be a whole number >= 1 and <= 10000', read off the field's own constraints."""
+    kind = "a whole number" if info.annotation is int else "a finite number"
+    limits = [
+        f"{sign} {getattr(constraint, bound)}"
+        for constraint in info.metadata
+        for bound, sign in _COMPARISONS.items()
+        if hasattr(constraint, bound)
+    ]
+    return f"must be {kind} {' and '.join(limits)}"
 
 
 def _read_config_file(path: Path) -> dict[str, object]:
@@ -173,42 +244,13 @@ def _read_config_file(path: Path) -> dict[str, object]:
         document = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    by_key = {setting.key: name for name, setting in SETTINGS.items()}
+    by_key = {known.key: name for name, known in SETTINGS.items()}
     unknown = sorted(set(document) - set(by_key))
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(by_key))}")
     if "admin_key" in document:
         raise ConfigError(f"{path}: admin keys belong in the ANTHROPIC_ADMIN_KEY environment variable, not in a file")
     return {by_key[key]: value for key, value in document.items()}
-
-
-def _parse(name: str, kind: object, value: object) -> object:
-    env = SETTINGS[name].env
-    text = str(value).strip()
-    try:
-        if name == "admin_keys":
-            keys = value if isinstance(value, (list, tuple)) else text.split(",")
-            return tuple(k.strip() for k in keys if str(k).strip())
-        if name == "budgets":
-            return _parse_budgets(value)
-        if kind in ("bool", bool):
-            if isinstance(value, bool):
-                return value
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError("expected true or false")
-        if kind in ("int", int):
-            return int(text)
-        if kind in ("float", float):
-            return float(text)
-        if kind in ("date", date):
-            return value if isinstance(value, date) else date.fromisoformat(text)
-        return text.rstrip("/") if name == "base_url" else text
-    except ValueError as exc:
-        shown = "<redacted>" if name == "admin_keys" else repr(text)
-        raise ConfigError(f"{env}={shown} is invalid: {exc}") from None
 
 
 def _parse_budgets(value: object) -> tuple[tuple[str, Decimal], ...]:
@@ -220,13 +262,13 @@ def _parse_budgets(value: object) -> tuple[tuple[str, Decimal], ...]:
     budgets = []
     for pair in pairs:
         if len(pair) != 2 or not str(pair[0]).strip():
-            raise ValueError(f"expected workspace=amount, got {'='.join(map(str, pair))!r}")
+            raise ValueError(f"is invalid: expected workspace=amount, got {'='.join(map(str, pair))!r}")
         workspace, amount = str(pair[0]).strip(), str(pair[1]).strip()
         try:
             budget = Decimal(amount)
         except InvalidOperation:
-            raise ValueError(f"budget of {workspace!r} is not a number: {amount!r}") from None
+            raise ValueError(f"is invalid: budget of {workspace!r} is not a number: {amount!r}") from None
         if not budget.is_finite() or budget < 0:
-            raise ValueError(f"budget of {workspace!r} must be a non-negative amount in USD")
+            raise ValueError(f"is invalid: budget of {workspace!r} must be a non-negative amount in USD")
         budgets.append((workspace, budget))
     return tuple(budgets)

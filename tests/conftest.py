@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipelines.simulator import Simulator
+from admin_api_simulator import Simulator
 
 SIMULATOR_SEED = 7
 SIMULATOR_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipelines.settings import SETTINGS
 from tests.warehouse_helpers import scalar
 
 CANARY_KEY = "sk-ant-admin01-CANARY-9f3b2c7d1e-not-a-real-key-QQQ"
@@ -55,5 +56,5 @@ def test_demo_fills_a_warehouse_and_prints_a_summary(tmp_path):
 def test_help_lists_commands_and_settings():
     result = run_cli("--help")
     assert result.returncode == 0
-    for word in ("demo", "sync", "simulate", "ANTHROPIC_ADMIN_KEY", "ANTHROPIC_BASE_URL", "WAREHOUSE_PATH"):
+    for word in ("demo", "sync", "simulate", *(setting.env for setting in SETTINGS.values())):
         assert word in result.stdout

@@ -12,8 +12,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from admin_api_simulator import DEMO_ADMIN_KEY
 from pipelines.settings import Settings
-from pipelines.simulator import DEMO_ADMIN_KEY
 from pipelines.sync import SyncRange, run_sync
 from tests.warehouse_helpers import REPORT_TABLES, table_contents
 

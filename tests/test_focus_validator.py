@@ -32,8 +32,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from admin_api_simulator import DEMO_ADMIN_KEY, Simulator
 from pipelines.settings import Settings
-from pipelines.simulator import DEMO_ADMIN_KEY, Simulator
 from pipelines.sync import SyncRange, run_sync
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
 

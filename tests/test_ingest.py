@@ -9,11 +9,11 @@ from decimal import Decimal
 import dagster as dg
 import pytest
 
+from admin_api_simulator import DEMO_ADMIN_KEY, Simulator
+from admin_api_simulator.traffic import USAGE_METRICS
 from pipelines.defs.jobs import PARTITION_RANGE_END, PARTITION_RANGE_START
 from pipelines.defs import build_definitions
 from pipelines.settings import Settings
-from pipelines.simulator import DEMO_ADMIN_KEY, Simulator
-from pipelines.simulator.traffic import USAGE_METRICS
 from pipelines.sync import SyncRange, run_sync
 from tests.warehouse_helpers import REPORT_TABLES, scalar, table_contents
 

@@ -19,16 +19,16 @@ import duckdb
 import polars as pl
 import pytest
 
+from admin_api_simulator import DEMO_ADMIN_KEY, Simulator
+from admin_api_simulator.billing import TOKEN_TYPES
+from admin_api_simulator.prices import load_price_table
+from admin_api_simulator.traffic import DIMENSIONS, USAGE_METRICS
 from pipelines.defs.marts import MART_CHECKS, MART_TABLES, asset_key, marts
 from pipelines.defs.resources import resources_from_settings
 from pipelines.warehouse import connect
 from pipelines.marts import build_marts
 from pipelines.defs import build_definitions
-from pipelines.prices import load_price_table
 from pipelines.settings import Settings
-from pipelines.simulator import DEMO_ADMIN_KEY, Simulator
-from pipelines.simulator.billing import TOKEN_TYPES
-from pipelines.simulator.traffic import DIMENSIONS, USAGE_METRICS
 from pipelines.sync import SyncRange, run_sync
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
 from tests.warehouse_helpers import record_reload, scalar, tables_that_differ

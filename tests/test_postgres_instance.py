@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.simulator import DEMO_ADMIN_KEY
+from admin_api_simulator import DEMO_ADMIN_KEY
 
 REPO = Path(__file__).resolve().parents[1]
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)

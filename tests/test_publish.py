@@ -9,11 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from admin_api_simulator import DEMO_ADMIN_KEY
 from pipelines.warehouse import connect
 from pipelines.marts import build_marts
 from pipelines.publish import PUBLISHED_SCHEMAS, publish
 from pipelines.settings import Settings
-from pipelines.simulator import DEMO_ADMIN_KEY
 from pipelines.sync import SyncRange, run_sync
 from tests.duckdb1 import DUCKDB_1_VERSION, query_with_duckdb1
 from tests.warehouse_helpers import record_reload, scalar, tables_that_differ
@@ -22,7 +22,7 @@ from tests.warehouse_helpers import record_reload, scalar, tables_that_differ
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory) -> Path:
     """A small synced warehouse, shared by the tests of this module (they only read it)."""
-    from pipelines.simulator import Simulator
+    from admin_api_simulator import Simulator
     from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
 
     path = tmp_path_factory.mktemp("publish") / "warehouse.duckdb"

@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy
 from sqlalchemy.pool import NullPool
 
+from admin_api_simulator import DEMO_ADMIN_KEY, Faults
 from pipelines.ingest import WindowLoadError
-from pipelines.simulator import DEMO_ADMIN_KEY, Faults
 from pipelines.sync import SyncRange, run_sync
 from tests.faults.helpers import cli_command, cli_env, settings_for, sync_args
 

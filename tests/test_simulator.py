@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from pipelines.prices import load_price_table
-from pipelines.simulator import DEMO_ADMIN_KEY, MALFORMED_KINDS, Faults, Simulator
+from admin_api_simulator import DEMO_ADMIN_KEY, MALFORMED_KINDS, Faults, Simulator
+from admin_api_simulator.prices import load_price_table
 
 HEADERS = {"x-api-key": DEMO_ADMIN_KEY, "anthropic-version": "2023-06-01"}
 MESSAGES = "/v1/organizations/usage_report/messages"

@@ -3,21 +3,13 @@
 -- Asset: marts.focus_costs
 -- Severity: ERROR
 -- Incremental: date
-WITH bill AS (
-    SELECT organization_id, CAST(bucket_start AS DATE) AS date, sum(amount_usd) AS billed_usd
-    FROM raw.cost_report
-    GROUP BY ALL
-),
-
-focus AS (
+SELECT organization_id, date, b.billed_usd, f.focus_billed_usd
+FROM intermediate.int_daily_bill AS b
+FULL JOIN (
     SELECT BillingAccountId AS organization_id, CAST(ChargePeriodStart AS DATE) AS date,
            sum(BilledCost) AS focus_billed_usd
     FROM marts.focus_costs
     GROUP BY ALL
-)
-
-SELECT organization_id, date, b.billed_usd, f.focus_billed_usd
-FROM bill AS b
-FULL JOIN focus AS f USING (organization_id, date)
+) AS f USING (organization_id, date)
 WHERE f.focus_billed_usd IS DISTINCT FROM b.billed_usd
 ORDER BY date

@@ -4,23 +4,13 @@
 -- Grain: organization_id, date, workspace_id, cost_type, model, token_type, service_tier, context_window, inference_geo
 -- Incremental: date
 CREATE OR REPLACE TABLE intermediate.int_billed_cost_cells AS
-WITH default_workspaces AS (
-    SELECT DISTINCT organization_id, workspace_id FROM marts.dim_workspaces WHERE is_default
-)
-
 SELECT
     c.organization_id,
     CAST(c.bucket_start AS DATE)                                AS date,
     coalesce(c.workspace_id, d.workspace_id)                    AS workspace_id,
-    c.cost_type,
-    c.model,
-    c.token_type,
-    c.service_tier,
-    c.context_window,
-    c.inference_geo,
-    c.currency,
+    c.cost_type, c.model, c.token_type, c.service_tier, c.context_window, c.inference_geo, c.currency,
     string_agg(DISTINCT c.description, '; ' ORDER BY c.description) AS description,
     sum(c.amount_usd)                                           AS cost_usd
 FROM raw.cost_report AS c
-LEFT JOIN default_workspaces AS d USING (organization_id)
+LEFT JOIN intermediate.int_default_workspaces AS d USING (organization_id)
 GROUP BY ALL

@@ -5,28 +5,11 @@
 -- Grain: organization_id, date, workspace_id, api_key_id
 -- Incremental: date
 CREATE OR REPLACE TABLE marts.api_key_daily_usage AS
-WITH usage AS (
-    SELECT
-        organization_id, date, workspace_id, api_key_id,
-        sum(uncached_input_tokens)              AS uncached_input_tokens,
-        sum(cache_creation_5m_input_tokens)     AS cache_creation_5m_input_tokens,
-        sum(cache_creation_1h_input_tokens)     AS cache_creation_1h_input_tokens,
-        sum(cache_read_input_tokens)            AS cache_read_input_tokens,
-        sum(output_tokens)                      AS output_tokens,
-        sum(web_search_requests)                AS web_search_requests
-    FROM intermediate.int_usage_daily
-    GROUP BY ALL
-),
-
-allocated AS (
+WITH allocated AS (
     SELECT organization_id, date, workspace_id, api_key_id, sum(cost_usd) AS allocated_cost_usd
     FROM marts.cost_allocation
     WHERE allocation_status = 'allocated'
     GROUP BY ALL
-),
-
-workspace_names AS (
-    SELECT organization_id, workspace_id, workspace_name FROM marts.dim_workspaces WHERE is_latest_version
 ),
 
 owners AS (
@@ -53,11 +36,11 @@ SELECT
         + u.cache_read_input_tokens + u.output_tokens   AS total_tokens,
     u.web_search_requests,
     coalesce(a.allocated_cost_usd, 0)                   AS allocated_cost_usd
-FROM usage AS u
+FROM intermediate.int_usage_totals AS u
 LEFT JOIN allocated AS a
     ON  a.organization_id = u.organization_id AND a.date = u.date AND a.workspace_id = u.workspace_id
     AND a.api_key_id IS NOT DISTINCT FROM u.api_key_id
-LEFT JOIN workspace_names AS w
+LEFT JOIN intermediate.int_workspace_names AS w
     ON w.organization_id = u.organization_id AND w.workspace_id = u.workspace_id
 LEFT JOIN marts.dim_api_keys AS k
     ON  k.organization_id = u.organization_id
@@ -66,3 +49,4 @@ LEFT JOIN marts.dim_api_keys AS k
     AND (k.valid_to IS NULL OR CAST(u.date AS TIMESTAMPTZ) < k.valid_to)
 LEFT JOIN owners AS o
     ON o.organization_id = k.organization_id AND o.user_id = k.owner_id
+WHERE u.grouped_by = 'api_key'

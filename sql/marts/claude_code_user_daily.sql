@@ -29,74 +29,70 @@ activity AS (
     GROUP BY ALL
 ),
 
-tool_totals AS (
-    SELECT r.organization_id, r.date, r.actor_type, r.actor, t.tool,
-           sum(t.accepted) AS accepted, sum(t.rejected) AS rejected
+record_items AS (
+    -- what each record used, one row per tool (its actions) or model (its tokens and estimated cost)
+    SELECT organization_id, date, record_key, 'tool' AS kind, tool AS item, accepted, rejected
+    FROM raw.claude_code_tool_actions
+    UNION ALL BY NAME
+    SELECT organization_id, date, record_key, 'model' AS kind, model AS item,
+           input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, estimated_cost_usd
+    FROM raw.claude_code_model_usage
+),
+
+item_totals AS (
+    SELECT r.organization_id, r.date, r.actor_type, r.actor, i.kind, i.item,
+           sum(i.accepted) AS accepted, sum(i.rejected) AS rejected,
+           sum(i.input_tokens) AS input_tokens, sum(i.output_tokens) AS output_tokens,
+           sum(i.cache_read_tokens) AS cache_read_tokens, sum(i.cache_creation_tokens) AS cache_creation_tokens,
+           sum(i.estimated_cost_usd) AS estimated_cost_usd
     FROM records AS r
-    JOIN raw.claude_code_tool_actions AS t USING (organization_id, date, record_key)
+    JOIN record_items AS i USING (organization_id, date, record_key)
     GROUP BY ALL
 ),
 
-tools AS (
+usage AS (
     SELECT
         organization_id, date, actor_type, actor,
-        sum(accepted)           AS tool_actions_accepted,
-        sum(rejected)           AS tool_actions_rejected,
-        list({'tool': tool, 'accepted': accepted, 'rejected': rejected,
-              'acceptance_rate': accepted / nullif(accepted + rejected, 0)} ORDER BY tool) AS by_tool
-    FROM tool_totals
-    GROUP BY ALL
-),
-
-model_totals AS (
-    SELECT r.organization_id, r.date, r.actor_type, r.actor, m.model,
-           sum(m.input_tokens) AS input_tokens, sum(m.output_tokens) AS output_tokens,
-           sum(m.cache_read_tokens) AS cache_read_tokens, sum(m.cache_creation_tokens) AS cache_creation_tokens,
-           sum(m.estimated_cost_usd) AS estimated_cost_usd
-    FROM records AS r
-    JOIN raw.claude_code_model_usage AS m USING (organization_id, date, record_key)
-    GROUP BY ALL
-),
-
-models AS (
-    SELECT
-        organization_id, date, actor_type, actor,
+        sum(accepted)               AS tool_actions_accepted,
+        sum(rejected)               AS tool_actions_rejected,
+        list({'tool': item, 'accepted': accepted, 'rejected': rejected,
+              'acceptance_rate': accepted / nullif(accepted + rejected, 0)} ORDER BY item)
+            FILTER (WHERE kind = 'tool')                                AS by_tool,
         sum(input_tokens)           AS input_tokens,
         sum(output_tokens)          AS output_tokens,
         sum(cache_read_tokens)      AS cache_read_tokens,
         sum(cache_creation_tokens)  AS cache_creation_tokens,
         sum(estimated_cost_usd)     AS estimated_cost_usd,
-        list({'model': model, 'input_tokens': input_tokens, 'output_tokens': output_tokens,
+        list({'model': item, 'input_tokens': input_tokens, 'output_tokens': output_tokens,
               'cache_read_tokens': cache_read_tokens, 'cache_creation_tokens': cache_creation_tokens,
-              'estimated_cost_usd': estimated_cost_usd} ORDER BY model) AS by_model
-    FROM model_totals
+              'estimated_cost_usd': estimated_cost_usd} ORDER BY item)
+            FILTER (WHERE kind = 'model')                               AS by_model
+    FROM item_totals
     GROUP BY ALL
 ),
 
-users_by_email AS (
-    SELECT a.organization_id, a.date, a.actor, any_value(u.user_id) AS user_id
-    FROM activity AS a
-    JOIN marts.dim_users AS u
-        ON  u.organization_id = a.organization_id
-        AND u.user_email_lower = a.actor
-        AND u.valid_from <= CAST(a.date AS TIMESTAMPTZ)
-        AND (u.valid_to IS NULL OR CAST(a.date AS TIMESTAMPTZ) < u.valid_to)
-    WHERE a.actor_type = 'user_actor'
-    GROUP BY ALL
-    HAVING count(DISTINCT u.user_id) = 1
+identities AS (
+    -- who an actor can be: a user by lower-cased email; an API key by name, and its owner when a user
+    SELECT organization_id, 'user_actor' AS actor_type, user_email_lower AS actor, user_id AS identity_id,
+           user_id, NULL AS api_key_id, valid_from, valid_to
+    FROM marts.dim_users
+    UNION ALL BY NAME
+    SELECT organization_id, 'api_actor' AS actor_type, api_key_name AS actor, api_key_id AS identity_id,
+           CASE WHEN owner_type = 'user' THEN owner_id END AS user_id, api_key_id, valid_from, valid_to
+    FROM marts.dim_api_keys
 ),
 
-keys_by_name AS (
-    SELECT a.organization_id, a.date, a.actor, count(DISTINCT k.api_key_id) AS keys_named,
-           any_value(k.api_key_id) AS api_key_id,
-           any_value(CASE WHEN k.owner_type = 'user' THEN k.owner_id END) AS owner_user_id
+candidates AS (
+    -- the identities an actor had as of the day
+    SELECT a.organization_id, a.date, a.actor_type, a.actor, count(DISTINCT i.identity_id) AS candidates,
+           any_value(i.user_id) AS user_id, any_value(i.api_key_id) AS api_key_id
     FROM activity AS a
-    JOIN marts.dim_api_keys AS k
-        ON  k.organization_id = a.organization_id
-        AND k.api_key_name = a.actor
-        AND k.valid_from <= CAST(a.date AS TIMESTAMPTZ)
-        AND (k.valid_to IS NULL OR CAST(a.date AS TIMESTAMPTZ) < k.valid_to)
-    WHERE a.actor_type = 'api_actor'
+    JOIN identities AS i
+        ON  i.organization_id = a.organization_id
+        AND i.actor_type = a.actor_type
+        AND i.actor = a.actor
+        AND i.valid_from <= CAST(a.date AS TIMESTAMPTZ)
+        AND (i.valid_to IS NULL OR CAST(a.date AS TIMESTAMPTZ) < i.valid_to)
     GROUP BY ALL
 ),
 
@@ -107,21 +103,16 @@ people AS (
 matched AS (
     SELECT
         a.*,
-        CASE WHEN k.keys_named = 1 THEN k.api_key_id END            AS api_key_id,
-        coalesce(e.user_id, CASE WHEN k.keys_named = 1 THEN k.owner_user_id END) AS user_id,
+        CASE WHEN c.candidates = 1 THEN c.api_key_id END            AS api_key_id,
+        CASE WHEN c.candidates = 1 THEN c.user_id END               AS user_id,
         CASE
-            WHEN e.user_id IS NOT NULL THEN 'user_by_email'
-            WHEN k.keys_named = 1 THEN 'api_key_by_name'
-            WHEN k.keys_named > 1 THEN 'ambiguous_api_key_name'
+            WHEN c.candidates = 1 AND a.actor_type = 'user_actor' THEN 'user_by_email'
+            WHEN c.candidates = 1 THEN 'api_key_by_name'
+            WHEN c.candidates > 1 AND a.actor_type = 'api_actor' THEN 'ambiguous_api_key_name'
             ELSE 'unmatched'
         END                                                         AS match_status
     FROM activity AS a
-    LEFT JOIN users_by_email AS e
-        ON e.organization_id = a.organization_id AND e.date = a.date AND e.actor = a.actor
-        AND a.actor_type = 'user_actor'
-    LEFT JOIN keys_by_name AS k
-        ON k.organization_id = a.organization_id AND k.date = a.date AND k.actor = a.actor
-        AND a.actor_type = 'api_actor'
+    LEFT JOIN candidates AS c USING (organization_id, date, actor_type, actor)
 )
 
 SELECT
@@ -140,17 +131,16 @@ SELECT
     m.commits,
     m.pull_requests,
     m.used_remote,
-    coalesce(t.tool_actions_accepted, 0)                            AS tool_actions_accepted,
-    coalesce(t.tool_actions_rejected, 0)                            AS tool_actions_rejected,
-    t.tool_actions_accepted / nullif(t.tool_actions_accepted + t.tool_actions_rejected, 0) AS acceptance_rate,
-    t.by_tool,
-    coalesce(s.input_tokens, 0)                                     AS input_tokens,
-    coalesce(s.output_tokens, 0)                                    AS output_tokens,
-    coalesce(s.cache_read_tokens, 0)                                AS cache_read_tokens,
-    coalesce(s.cache_creation_tokens, 0)                            AS cache_creation_tokens,
-    coalesce(s.estimated_cost_usd, 0)                               AS estimated_cost_usd,
-    s.by_model
+    coalesce(u.tool_actions_accepted, 0)                            AS tool_actions_accepted,
+    coalesce(u.tool_actions_rejected, 0)                            AS tool_actions_rejected,
+    u.tool_actions_accepted / nullif(u.tool_actions_accepted + u.tool_actions_rejected, 0) AS acceptance_rate,
+    u.by_tool,
+    coalesce(u.input_tokens, 0)                                     AS input_tokens,
+    coalesce(u.output_tokens, 0)                                    AS output_tokens,
+    coalesce(u.cache_read_tokens, 0)                                AS cache_read_tokens,
+    coalesce(u.cache_creation_tokens, 0)                            AS cache_creation_tokens,
+    coalesce(u.estimated_cost_usd, 0)                               AS estimated_cost_usd,
+    u.by_model
 FROM matched AS m
 LEFT JOIN people AS p USING (organization_id, user_id)
-LEFT JOIN tools AS t USING (organization_id, date, actor_type, actor)
-LEFT JOIN models AS s USING (organization_id, date, actor_type, actor)
+LEFT JOIN usage AS u USING (organization_id, date, actor_type, actor)

@@ -103,10 +103,6 @@ allocations AS (
         END                                                                 AS cost_usd
     FROM cells AS c
     LEFT JOIN shares AS s USING (organization_id, date, cell_id)
-),
-
-workspace_names AS (
-    SELECT organization_id, workspace_id, workspace_name FROM marts.dim_workspaces WHERE is_latest_version
 )
 
 SELECT
@@ -152,7 +148,7 @@ SELECT
     a.cost_usd,
     a.cell_cost_usd
 FROM allocations AS a
-LEFT JOIN workspace_names AS w USING (organization_id, workspace_id)
+LEFT JOIN intermediate.int_workspace_names AS w USING (organization_id, workspace_id)
 LEFT JOIN marts.dim_api_keys AS k
     ON  k.organization_id = a.organization_id
     AND k.api_key_id = a.api_key_id

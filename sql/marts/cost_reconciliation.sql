@@ -38,6 +38,7 @@ estimated AS (
 compared AS (
     SELECT
         organization_id, date, workspace_id,
+        coalesce(w.workspace_name, workspace_id) AS workspace_name,
         coalesce(b.billed_usd, 0)               AS billed_usd,
         coalesce(b.billed_tokens_usd, 0)        AS billed_tokens_usd,
         coalesce(e.usage_at_list_usd, 0)        AS usage_at_list_usd,
@@ -48,17 +49,14 @@ compared AS (
         coalesce(e.unpriced_tokens, 0)          AS unpriced_tokens
     FROM billed AS b
     FULL JOIN estimated AS e USING (organization_id, date, workspace_id)
-),
-
-workspace_names AS (
-    SELECT organization_id, workspace_id, workspace_name FROM marts.dim_workspaces WHERE is_latest_version
+    LEFT JOIN intermediate.int_workspace_names AS w USING (organization_id, workspace_id)
 )
 
 SELECT
     c.date,
     c.organization_id,
     c.workspace_id,
-    coalesce(w.workspace_name, c.workspace_id)  AS workspace_name,
+    c.workspace_name,
     c.billed_usd,
     c.billed_tokens_usd,
     c.usage_at_list_usd,
@@ -72,4 +70,3 @@ SELECT
                                                 AS unexplained_usd,
     c.unpriced_tokens
 FROM compared AS c
-LEFT JOIN workspace_names AS w USING (organization_id, workspace_id)

@@ -5,10 +5,6 @@
 -- the default workspace (null in the older shape). is_deleted: the API no longer lists the key.
 -- Grain: organization_id, api_key_id, valid_from
 CREATE OR REPLACE TABLE marts.dim_api_keys AS
-WITH default_workspaces AS (
-    SELECT DISTINCT organization_id, workspace_id FROM marts.dim_workspaces WHERE is_default
-)
-
 SELECT
     k.organization_id,
     k.id                                                        AS api_key_id,
@@ -30,5 +26,5 @@ SELECT
     k.valid_from = max(k.valid_from) OVER key_versions          AS is_latest_version,
     NOT bool_or(k.is_current) OVER key_versions                 AS is_deleted
 FROM raw.api_keys AS k
-LEFT JOIN default_workspaces AS d USING (organization_id)
+LEFT JOIN intermediate.int_default_workspaces AS d USING (organization_id)
 WINDOW key_versions AS (PARTITION BY k.organization_id, k.id)

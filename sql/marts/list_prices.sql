@@ -1,5 +1,5 @@
 -- List prices, effective-dated, from the reviewed price file pipelines/data/prices.csv (token and
--- web-search prices per model) and pipelines/prices.py (per-hour code execution and session prices).
+-- web-search prices per model) and pipelines/list_prices.py (per-hour code execution and session prices).
 -- Token prices already include the Batch discount and the US data-residency multiplier.
 -- Used for estimates only (reconciliation, cache savings, FOCUS list cost), never for billed numbers.
 -- effective_from is inclusive, effective_to exclusive (NULL = still in force).

@@ -6,20 +6,7 @@
 -- Grain: organization_id, date, model, service_tier
 -- Incremental: date
 CREATE OR REPLACE TABLE marts.model_daily_usage AS
-WITH usage AS (
-    SELECT
-        organization_id, date, model, service_tier,
-        sum(uncached_input_tokens)              AS uncached_input_tokens,
-        sum(cache_creation_5m_input_tokens)     AS cache_creation_5m_input_tokens,
-        sum(cache_creation_1h_input_tokens)     AS cache_creation_1h_input_tokens,
-        sum(cache_read_input_tokens)            AS cache_read_input_tokens,
-        sum(output_tokens)                      AS output_tokens,
-        sum(web_search_requests)                AS web_search_requests
-    FROM intermediate.int_usage_daily
-    GROUP BY ALL
-),
-
-estimates AS (
+WITH estimates AS (
     SELECT
         organization_id, date, model, service_tier,
         coalesce(sum(estimated_list_usd), 0)                                        AS estimated_list_cost_usd,
@@ -50,8 +37,9 @@ SELECT
     e.estimated_cache_write_premium_usd,
     e.estimated_cache_read_savings_usd - e.estimated_cache_write_premium_usd   AS estimated_net_cache_savings_usd,
     e.unpriced_tokens
-FROM usage AS u
+FROM intermediate.int_usage_totals AS u
 JOIN estimates AS e
     ON  e.organization_id = u.organization_id AND e.date = u.date
     AND e.model IS NOT DISTINCT FROM u.model
     AND e.service_tier IS NOT DISTINCT FROM u.service_tier
+WHERE u.grouped_by = 'model'

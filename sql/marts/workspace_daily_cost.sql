@@ -5,12 +5,6 @@
 -- Grain: organization_id, date, workspace_id, cost_type, model, token_type, service_tier
 -- Incremental: date
 CREATE OR REPLACE TABLE marts.workspace_daily_cost AS
-WITH workspace_names AS (
-    SELECT organization_id, workspace_id, workspace_name, is_default
-    FROM marts.dim_workspaces
-    WHERE is_latest_version
-)
-
 SELECT
     c.date,
     c.organization_id,
@@ -23,5 +17,5 @@ SELECT
     c.service_tier,
     sum(c.cost_usd)                             AS cost_usd
 FROM intermediate.int_billed_cost_cells AS c
-LEFT JOIN workspace_names AS w USING (organization_id, workspace_id)
+LEFT JOIN intermediate.int_workspace_names AS w USING (organization_id, workspace_id)
 GROUP BY ALL

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from admin_api_simulator import DEMO_ADMIN_KEY, Simulator
 from pipelines.settings import Settings
-from pipelines.simulator import DEMO_ADMIN_KEY, Simulator
 from tests.warehouse_helpers import ENTITY_TABLES, REPORT_TABLES, table_contents
 
 RAW_TABLES = REPORT_TABLES + ENTITY_TABLES

@@ -15,9 +15,9 @@ from datetime import UTC, date, datetime
 import duckdb
 import pytest
 
+from admin_api_simulator import DEMO_ADMIN_KEY, Faults, Simulator
 from pipelines import warehouse as warehouse_module
 from pipelines.warehouse import WarehouseBusyError, writer_lock_path
-from pipelines.simulator import DEMO_ADMIN_KEY, Faults, Simulator
 from pipelines.sync import SyncRange, run_sync
 from tests.faults.helpers import LineReader, cli_command, cli_env, compare, raw_contents, settings_for, sync_args
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.simulator import DEMO_ADMIN_KEY, Faults, Simulator
+from admin_api_simulator import DEMO_ADMIN_KEY, Faults, Simulator
 from pipelines.sync import SyncRange, run_sync
 from tests.faults.helpers import (
     LineReader,

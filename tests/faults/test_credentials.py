@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from admin_api_simulator import Faults, Simulator
 from pipelines.api import AuthenticationError
 from pipelines.ingest import WindowLoadError
-from pipelines.simulator import Faults, Simulator
 from pipelines.sync import SyncRange, run_sync
 from tests.faults.helpers import cli_env, files_containing, run_cli, settings_for, sync_args
 

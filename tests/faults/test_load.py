@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from pipelines.simulator import Simulator
+from admin_api_simulator import Simulator
 from tests.faults.helpers import cli_command, cli_env, sync_args
 from tests.warehouse_helpers import scalar
 

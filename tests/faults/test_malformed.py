@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 import pytest
 
-from pipelines.simulator import DEMO_ADMIN_KEY, MALFORMED_KINDS, Faults, Simulator
+from admin_api_simulator import DEMO_ADMIN_KEY, MALFORMED_KINDS, Faults, Simulator
 from pipelines.sync import SyncRange, run_sync
 from tests.faults.helpers import cli_env, compare, run_cli, settings_for, sync_args
 from tests.warehouse_helpers import table_contents

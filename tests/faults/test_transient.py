@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from pipelines.simulator import DEMO_ADMIN_KEY, TRANSIENT_KINDS, Faults, Simulator
+from admin_api_simulator import DEMO_ADMIN_KEY, TRANSIENT_KINDS, Faults, Simulator
 from pipelines.sync import SyncRange, run_sync
 from tests.faults.helpers import cli_env, compare, raw_contents, run_cli, settings_for, sync_args
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.simulator import DEMO_ADMIN_KEY, Simulator
+from admin_api_simulator import DEMO_ADMIN_KEY, Simulator
 from pipelines.sync import SyncRange, run_sync
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
 from tests.faults.helpers import settings_for

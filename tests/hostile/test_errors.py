@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import cli
-from pipelines.simulator import Simulator
+from admin_api_simulator import Simulator
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
 from tests.faults.helpers import cli_command, cli_env, run_cli, sync_args
 from tests.hostile.helpers import LAST, assert_refused

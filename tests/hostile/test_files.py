@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.publish import publish
-from pipelines.simulator import Simulator
+from admin_api_simulator import Simulator
 from pipelines.warehouse import UnsafePathError, WarehouseBusyError, writer_lock, writer_lock_path
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
 from tests.faults.helpers import cli_env, run_cli, sync_args

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from pipelines.publish import PUBLISHED_SCHEMAS, publish
-from pipelines.simulator import Simulator
+from admin_api_simulator import Simulator
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
 from tests.faults.helpers import cli_env, run_cli, sync_args
 from tests.hostile.helpers import LAST

@@ -23,7 +23,7 @@ from pipelines.api import (
     decode_report_envelope,
     iter_report_pages,
 )
-from pipelines.simulator import Simulator
+from admin_api_simulator import Simulator
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
 from tests.faults.helpers import LineReader, cli_command, cli_env, run_cli, sync_args
 from tests.hostile.helpers import LAST, assert_refused

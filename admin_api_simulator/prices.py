@@ -1,31 +1,19 @@
-"""Effective-dated list prices for Claude models, in exact Decimal (never float).
+"""The simulator's price lookups: the published price file as exact Decimal prices by model and day.
 
-The prices live in ``pipelines/data/prices.csv``, a reviewed data file: when Anthropic changes a
-price, close the old row (``effective_to``) and add a new one. Columns are USD per million tokens
-(``input``, ``cache_write_5m``, ``cache_write_1h``, ``cache_read``, ``output``), the multipliers
-for the Batch API and for ``inference_geo = "us"`` data residency, and USD per 1,000 web searches.
-``effective_from`` is inclusive and ``effective_to`` exclusive (empty = still in force), so the
-day a price changes belongs to the new row.
-
-What the table cannot express: Priority / flex tier
-prices (contract-specific, and absent from the cost report), fast mode, the historic Sonnet 4/4.5
-long-context premium and Haiku 5.5's 100k prompt-length tier. ``price_per_mtok`` refuses the
-service tiers it cannot price rather than guess.
-
-The first ``effective_from`` of each model is its launch date. For Claude Opus 5 and Sonnet 5 the
-public launch date was not available to us: 2026-08-05 is an approximation (both are on the
-2026-08-21 pricing page), and Sonnet 5.5's 2026-09-22 launch is from a third-party source.
+The simulator bills from the same reviewed file as ``marts.list_prices``
+(``pipelines/data/prices.csv``, described in ``pipelines.list_prices``), so its cost report is
+usage times the list prices the marts estimate with. ``price_per_mtok`` refuses the service tiers
+the file cannot price (Priority, flex) rather than guess.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-DEFAULT_PRICES_CSV = Path(__file__).parent / "data" / "prices.csv"
+from pipelines.list_prices import DEFAULT_PRICES_CSV, read_price_file
 
 # The cost report's token_type values, mapped to the CSV column that prices them.
 TOKEN_TYPE_COLUMNS: dict[str, str] = {
@@ -36,10 +24,6 @@ TOKEN_TYPE_COLUMNS: dict[str, str] = {
     "cache_creation.ephemeral_1h_input_tokens": "cache_write_1h",
 }
 TOKEN_TYPES = tuple(TOKEN_TYPE_COLUMNS)
-
-# Non-token prices from the pricing page; they are not per model, so they are not in the CSV.
-CODE_EXECUTION_USD_PER_CONTAINER_HOUR = Decimal("0.05")
-SESSION_USD_PER_SESSION_HOUR = Decimal("0.08")
 
 PRICED_SERVICE_TIERS = ("standard", "batch")
 INFERENCE_GEOS = ("global", "us", "not_available")
@@ -82,19 +66,12 @@ class ModelPrice:
 
 
 class PriceTable:
-    """All price rows, looked up by model and UTC day."""
+    """All price rows, looked up by model and UTC day (their periods checked by ``read_price_file``)."""
 
     def __init__(self, rows: list[ModelPrice]):
         self._rows_by_model: dict[str, list[ModelPrice]] = {}
         for row in sorted(rows, key=lambda r: (r.model, r.effective_from)):
             self._rows_by_model.setdefault(row.model, []).append(row)
-        for model, model_rows in self._rows_by_model.items():
-            for row in model_rows:
-                if row.effective_to is not None and row.effective_to <= row.effective_from:
-                    raise ValueError(f"price row for {model} ends before it starts: {row.effective_from}")
-            for earlier, later in zip(model_rows, model_rows[1:]):
-                if earlier.effective_to is None or earlier.effective_to > later.effective_from:
-                    raise ValueError(f"price rows for {model} overlap at {later.effective_from}")
 
     @property
     def models(self) -> list[str]:
@@ -155,18 +132,17 @@ class PriceTable:
             raise PriceLookupError(f"unknown model {model!r}: add it to the price table") from None
 
 
-def load_price_table(path: Path | str | None = None) -> PriceTable:
-    """Read the price CSV (default: the one shipped in ``pipelines/data``)."""
-    with open(path or DEFAULT_PRICES_CSV, newline="", encoding="utf-8") as f:
-        return PriceTable([_parse_row(record) for record in csv.DictReader(f)])
+def load_price_table(path: Path | str = DEFAULT_PRICES_CSV) -> PriceTable:
+    """Read the price file (default: the published one in ``pipelines/data``)."""
+    return PriceTable([_parse_row(record) for record in read_price_file(path).iter_rows(named=True)])
 
 
-def _parse_row(record: dict[str, str]) -> ModelPrice:
-    effective_to = record["effective_to"].strip()
+def _parse_row(record: dict[str, str | None]) -> ModelPrice:
+    effective_to = record["effective_to"]
     return ModelPrice(
-        model=record["model"].strip(),
-        display_name=record["display_name"].strip(),
-        effective_from=date.fromisoformat(record["effective_from"].strip()),
+        model=record["model"],
+        display_name=record["display_name"],
+        effective_from=date.fromisoformat(record["effective_from"]),
         effective_to=date.fromisoformat(effective_to) if effective_to else None,
-        **{column: Decimal(record[column].strip()) for column in _DECIMAL_COLUMNS},
+        **{column: Decimal(record[column]) for column in _DECIMAL_COLUMNS},
     )

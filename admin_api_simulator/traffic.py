@@ -31,7 +31,7 @@ from fractions import Fraction
 
 import polars as pl
 
-from ..prices import PriceTable
+from .prices import PriceTable
 from .entities import Cast, Workspace
 from .timeutil import MINUTES_PER_HOUR, epoch_hour_of_day
 

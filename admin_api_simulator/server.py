@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
-from ..prices import load_price_table
+from .prices import load_price_table
 from . import directory, reports
 from .faults import EXTRA_FIELD_VALUE, REPEATING_CURSOR, Faults, corrupt, reshape, spend_cap_error, transient_error
 from .org import SyntheticOrg

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
 
-from ..prices import PriceTable
+from .prices import PriceTable
 from .entities import Cast
 from .timeutil import day_start, rfc3339
 from .traffic import models_on

@@ -19,11 +19,9 @@ from decimal import Decimal, localcontext
 
 import polars as pl
 
-from ..prices import (
-    CODE_EXECUTION_USD_PER_CONTAINER_HOUR,
-    SESSION_USD_PER_SESSION_HOUR,
-    PriceTable,
-)
+from pipelines.list_prices import CODE_EXECUTION_USD_PER_CONTAINER_HOUR, SESSION_USD_PER_SESSION_HOUR
+
+from .prices import PriceTable
 
 # token_type -> (the usage metric it bills, the description's wording)
 TOKEN_TYPES = {

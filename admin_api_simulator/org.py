@@ -28,7 +28,7 @@ from typing import Any
 
 import polars as pl
 
-from ..prices import PriceTable
+from .prices import PriceTable
 from .billing import CostLineItem, line_items
 from .claude_code import claude_code_rows
 from .entities import build_cast

@@ -1,0 +1,214 @@
+"""The settings model in process: every variable and config key, precedence, ranges, and keys never shown."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipelines.settings import BUCKET_WIDTHS, DEFAULT_BUCKET_WIDTH, SETTINGS, ConfigError, Settings
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+KEY = "sk-ant-admin01-CANARY-settings-not-a-real-key"
+PASSWORD = "pa55-CANARY-word"
+TODAY = datetime.now(UTC).date()
+
+# name -> (environment text, config file value, parsed value); admin_keys has no config key.
+SAMPLES = {
+    "admin_keys": (f"{KEY}, other-key ,", None, (KEY, "other-key")),
+    "base_url": ("http://127.0.0.1:8765/", '"http://127.0.0.1:8765/"', "http://127.0.0.1:8765"),
+    "warehouse_path": ("/srv/w.duckdb", '"/srv/w.duckdb"', "/srv/w.duckdb"),
+    "serving_path": ("/srv/s.duckdb", '"/srv/s.duckdb"', "/srv/s.duckdb"),
+    "parquet_dir": ("/srv/parquet", '"/srv/parquet"', "/srv/parquet"),
+    "start_date": ("2026-01-01", "2026-01-01", date(2026, 1, 1)),
+    "bucket_width": ("1d", '"1d"', "1d"),
+    "group_by_speed": ("yes", "true", True),
+    "lookback_days": (" 7 ", "7", 7),
+    "claude_code_lookback_days": ("366", "366", 366),
+    "requests_per_minute": ("0.5", "0.5", 0.5),
+    "request_burst": ("10000", "10000", 10000),
+    "timeout_seconds": ("3600", "3600", 3600.0),
+    "budgets": ("Production=2500, wrkspc_01=0.10", None, (("Production", Decimal("2500")), ("wrkspc_01", Decimal("0.10")))),
+}
+
+
+@pytest.fixture(autouse=True)
+def no_config_file_in_cwd(tmp_path, monkeypatch):
+    """Settings.load reads ./usage-pipeline.toml when present: run where there is none."""
+    monkeypatch.chdir(tmp_path)
+
+
+def load(environ: dict[str, str], config_text: str | None = None, tmp_path: Path | None = None) -> Settings:
+    config = None
+    if config_text is not None:
+        config = tmp_path / "usage-pipeline.toml"
+        config.write_text(config_text)
+    return Settings.load(environ, config)
+
+
+def refused(raw: dict[str, object]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_mapping(raw)
+    message = str(caught.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def test_the_samples_cover_every_setting():
+    assert set(SAMPLES) == set(SETTINGS)
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_each_environment_variable_is_read(name):
+    text, _, parsed = SAMPLES[name]
+    settings = Settings.load({SETTINGS[name].env: text}, config_file=None)
+    assert getattr(settings, name) == parsed
+
+
+@pytest.mark.parametrize("name", [name for name, sample in SAMPLES.items() if sample[1] is not None])
+def test_each_config_key_is_read(name, tmp_path):
+    _, value, parsed = SAMPLES[name]
+    settings = load({}, f"{SETTINGS[name].key} = {value}\n", tmp_path)
+    assert getattr(settings, name) == parsed
+
+
+def test_budgets_table_in_the_config_file(tmp_path):
+    settings = load({}, '[budgets]\n"Production" = 2500\nwrkspc_01 = 0.1\n', tmp_path)
+    assert settings.budgets == (("Production", Decimal("2500")), ("wrkspc_01", Decimal("0.1")))
+
+
+def test_defaults_and_paths_beside_the_warehouse():
+    settings = Settings.load({}, config_file=None)
+    assert settings == Settings()
+    assert (settings.bucket_width, settings.lookback_days, settings.requests_per_minute) == (DEFAULT_BUCKET_WIDTH, 3, 30.0)
+    assert (settings.serving_path, settings.parquet_dir) == ("data/serving.duckdb", "data/parquet")
+    moved = Settings.from_mapping({"warehouse_path": "/srv/w.duckdb"})
+    assert (moved.serving_path, moved.parquet_dir) == ("/srv/serving.duckdb", "/srv/parquet")
+    assert BUCKET_WIDTHS == ("1m", "1h", "1d")
+
+
+def test_environment_beats_config_file_beats_default(tmp_path):
+    config = 'bucket_width = "1d"\nlookback_days = 5\n'
+    settings = load({"USAGE_PIPELINE_LOOKBACK_DAYS": "9", "USAGE_PIPELINE_REQUEST_BURST": " "}, config, tmp_path)
+    assert (settings.bucket_width, settings.lookback_days, settings.request_burst) == ("1d", 9, 20)
+
+
+def test_config_file_named_by_the_environment(tmp_path):
+    (tmp_path / "elsewhere.toml").write_text("request_burst = 5\n")
+    assert Settings.load({"USAGE_PIPELINE_CONFIG": str(tmp_path / "elsewhere.toml")}).request_burst == 5
+    with pytest.raises(ConfigError, match="does not exist"):
+        Settings.load({"USAGE_PIPELINE_CONFIG": str(tmp_path / "missing.toml")})
+
+
+@pytest.mark.parametrize(
+    ("config_text", "message"),
+    [
+        ("bucket_widht = \"1h\"\n", "unknown setting(s) bucket_widht"),
+        (f'admin_key = "{KEY}"\n', "not in a file"),
+        ("lookback_days = \n", "cannot read config file"),
+        ("request_burst = nan\n", "USAGE_PIPELINE_REQUEST_BURST='nan' must be a whole number >= 1 and <= 10000"),
+        ("timeout_seconds = inf\n", "USAGE_PIPELINE_TIMEOUT_SECONDS='inf' must be a finite number > 0 and <= 3600"),
+    ],
+)
+def test_config_file_mistakes(tmp_path, config_text, message):
+    with pytest.raises(ConfigError) as caught:
+        load({}, config_text, tmp_path)
+    assert message in str(caught.value)
+    assert KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"requests_per_minute": "nan"}, "USAGE_PIPELINE_REQUESTS_PER_MINUTE='nan' must be a finite number >= 0"),
+        ({"requests_per_minute": "-1"}, "USAGE_PIPELINE_REQUESTS_PER_MINUTE='-1' must be a finite number >= 0"),
+        ({"timeout_seconds": "0"}, "USAGE_PIPELINE_TIMEOUT_SECONDS='0' must be a finite number > 0 and <= 3600"),
+        ({"timeout_seconds": "86400"}, "USAGE_PIPELINE_TIMEOUT_SECONDS='86400' must be a finite number > 0 and <= 3600"),
+        ({"request_burst": "0"}, "USAGE_PIPELINE_REQUEST_BURST='0' must be a whole number >= 1 and <= 10000"),
+        ({"request_burst": "1e9"}, "USAGE_PIPELINE_REQUEST_BURST='1e9' must be a whole number >= 1 and <= 10000"),
+        ({"lookback_days": "-1"}, "USAGE_PIPELINE_LOOKBACK_DAYS='-1' must be a whole number >= 0 and <= 366"),
+        ({"claude_code_lookback_days": "400"}, "USAGE_PIPELINE_CLAUDE_CODE_LOOKBACK_DAYS='400' must be a whole number >= 0"),
+        ({"lookback_days": "2.5"}, "USAGE_PIPELINE_LOOKBACK_DAYS='2.5' must be a whole number"),
+        ({"start_date": "2026-02-30"}, "USAGE_PIPELINE_START_DATE='2026-02-30' is invalid"),
+        ({"start_date": "2019-12-31"}, "USAGE_PIPELINE_START_DATE='2019-12-31' must be a day from 2020-01-01 to today"),
+        ({"start_date": (TODAY + timedelta(days=1)).isoformat()}, "must be a day from 2020-01-01 to today"),
+        ({"bucket_width": "5m"}, "USAGE_PIPELINE_BUCKET_WIDTH='5m' is not a bucket width; use one of 1m, 1h, 1d"),
+        ({"group_by_speed": "maybe"}, "USAGE_PIPELINE_GROUP_BY_SPEED='maybe' is invalid"),
+        ({"base_url": "api.anthropic.com"}, "ANTHROPIC_BASE_URL='api.anthropic.com' must start with http:// or https://"),
+        ({"budgets": "Production=lots"}, "USAGE_PIPELINE_BUDGETS='Production=lots' is invalid: budget of 'Production' is not a number"),
+        ({"budgets": "Production=-5"}, "budget of 'Production' must be a non-negative amount in USD"),
+        ({"budgets": "Production=NaN"}, "budget of 'Production' must be a non-negative amount in USD"),
+        ({"budgets": "Production"}, "expected workspace=amount, got 'Production'"),
+    ],
+)
+def test_invalid_values_name_the_variable_and_the_valid_range(raw, message):
+    assert message in refused(raw)
+
+
+def test_start_date_today_is_accepted():
+    assert Settings.from_mapping({"start_date": TODAY}).start_date == TODAY
+
+
+@pytest.mark.parametrize(
+    "url",
+    [f"https://user:{PASSWORD}@api.anthropic.com", f"http://{PASSWORD}@127.0.0.1:8765", f"ftp://user:{PASSWORD}@host"],
+)
+def test_base_url_with_credentials_is_refused_without_echoing_the_password(url):
+    message = refused({"base_url": url})
+    assert message.startswith("ANTHROPIC_BASE_URL=<redacted> ")
+    assert PASSWORD not in message
+
+
+def test_admin_keys_never_appear_in_repr_str_dumps_or_errors():
+    settings = Settings.from_mapping({"admin_keys": KEY})
+    assert settings.require_keys() == (KEY,)
+    for shown in (repr(settings), str(settings), str(settings.model_dump()), settings.model_dump_json()):
+        assert KEY not in shown
+    assert KEY not in refused({"admin_keys": KEY, "bucket_width": "5m"})
+    with pytest.raises(ConfigError, match="No Admin API key"):
+        Settings().require_keys()
+
+
+def test_settings_are_frozen():
+    with pytest.raises(ValueError):
+        Settings().lookback_days = 5  # type: ignore[misc]
+
+
+@given(st.floats(min_value=0, allow_nan=False, allow_infinity=False))
+def test_any_finite_non_negative_request_rate_is_accepted(rate):
+    assert Settings.from_mapping({"requests_per_minute": rate}).requests_per_minute == rate
+    assert Settings.from_mapping({"requests_per_minute": repr(rate)}).requests_per_minute == rate
+
+
+@given(st.one_of(st.just(math.nan), st.just(math.inf), st.just(-math.inf), st.floats(max_value=-1e-300)))
+def test_any_nan_infinite_or_negative_request_rate_is_refused(rate):
+    for value in (rate, str(rate)):
+        assert "must be a finite number >= 0" in refused({"requests_per_minute": value})
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True).filter(lambda seconds: not 0 < seconds <= 3600))
+def test_any_timeout_outside_the_range_is_refused(seconds):
+    assert "must be a finite number > 0 and <= 3600" in refused({"timeout_seconds": str(seconds)})
+
+
+@given(st.integers())
+def test_request_burst_is_accepted_exactly_within_its_range(burst):
+    if 1 <= burst <= 10_000:
+        assert Settings.from_mapping({"request_burst": str(burst)}).request_burst == burst
+    else:
+        assert "must be a whole number >= 1 and <= 10000" in refused({"request_burst": str(burst)})
+
+
+def test_readme_table_lists_every_setting_with_its_variable_and_config_key():
+    rows = re.findall(r"^\| `([A-Z_]+)` \| ([^|]*) \|", README.read_text(), flags=re.MULTILINE)
+    documented = {env: key.strip() for env, key in rows}
+    for name, setting in SETTINGS.items():
+        assert setting.env in documented, setting.env
+        expected = "(environment only)" if name == "admin_keys" else f"`{setting.key}`"
+        assert documented[setting.env].startswith(expected), (setting.env, documented[setting.env])
