@@ -205,8 +205,10 @@ def _sync(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _check_keys(settings.require_keys())
     _check_transport(settings)
-    refuse_unsafe_paths({"WAREHOUSE_PATH": settings.warehouse_path, "USAGE_PIPELINE_SERVING_PATH": settings.serving_path},
-                        settings.parquet_dir)
+    refuse_unsafe_paths(
+        {"WAREHOUSE_PATH": settings.warehouse_path, "USAGE_PIPELINE_SERVING_PATH": settings.serving_path},
+        settings.parquet_dir,
+    )
     sync_range = SyncRange.resolve(settings, args.start, args.end)
     reports = reports_named(tuple(name.strip() for name in args.reports.split(",") if name.strip()))
     if not 0 <= args.wait <= MAX_WAIT_SECONDS:  # also refuses nan
@@ -231,8 +233,8 @@ def _report(args: argparse.Namespace) -> int:
     from pipelines.report import write_report
 
     settings = _settings(args)
-    refuse_unsafe_paths({"WAREHOUSE_PATH": settings.warehouse_path, "USAGE_PIPELINE_SERVING_PATH": settings.serving_path,
-                         "report --output": args.output})
+    refuse_unsafe_paths({"WAREHOUSE_PATH": settings.warehouse_path,
+                         "USAGE_PIPELINE_SERVING_PATH": settings.serving_path, "report --output": args.output})
     _say(f"report written to {write_report(settings.serving_path, args.output)}")
     return 0
 
@@ -258,7 +260,8 @@ def _check_transport(settings: Settings) -> None:
 def _waiting_for(warehouse: str, wait_seconds: float):
     """What a sync says when another one holds the warehouse: it waits, then gives up clearly."""
     return lambda holder: _say(
-        f"another sync ({printable(holder)}) is writing {warehouse}; waiting up to {wait_seconds:.0f} s for it to finish"
+        f"another sync ({printable(holder)}) is writing {warehouse}; "
+        f"waiting up to {wait_seconds:.0f} s for it to finish"
     )
 
 

@@ -83,7 +83,8 @@ def record_files(con: duckdb.DuckDBPyConnection, database: str, export: Path) ->
         con.executemany(f"INSERT INTO {database}.{FILES} VALUES (?, ?, ?)", files)
 
 
-def intact_months(con: duckdb.DuckDBPyConnection, database: str, export: Path) -> tuple[list[str], set[tuple[str, str]]]:
+def intact_months(con: duckdb.DuckDBPyConnection, database: str,
+                  export: Path) -> tuple[list[str], set[tuple[str, str]]]:
     """The recorded files of the export's intact month folders, and the (table folder, month) pairs
     with a recorded file now missing or changed (or the whole folder gone)."""
     files: dict[tuple[str, str], list[tuple[str, bool]]] = {}

@@ -74,7 +74,8 @@ class _Plan:
 
     @property
     def repaired(self) -> tuple[str, ...]:
-        return (*sorted(self.altered_tables), *(f"{folder}/export_month={month}" for folder, month in sorted(self.damaged_months)))
+        months = (f"{folder}/export_month={month}" for folder, month in sorted(self.damaged_months))
+        return (*sorted(self.altered_tables), *months)
 
     @property
     def is_full(self) -> bool:

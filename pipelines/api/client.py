@@ -2,10 +2,13 @@
 typed errors and counters, around one httpx.Client.
 
 The key is sent in the x-api-key header and nowhere else: it is not in URLs, log lines, reprs or
-exception messages. It only travels encrypted: plain http is refused except to a loopback host (the
-simulator, a local proxy) or when the operator opts in, and redirects are never followed. Every response body, error or not, is scrubbed of it before anything else sees
+exception messages. Every response body, error or not, is scrubbed of it before anything else sees
 it, in case a server or a proxy echoes it back: otherwise an echo would reach an error message (a
 malformed page quotes its first bytes), a schema-drift `extras` column and so the warehouse.
+
+It only travels encrypted: plain http is refused except to a loopback host (the simulator, a local
+proxy) or when the operator opts in, and redirects are never followed. No server decides how long a
+request takes or how big its body gets (`RequestLimits`).
 """
 
 from __future__ import annotations
@@ -154,9 +157,9 @@ class AdminApiClient:
             )
         except httpx.TransportError as exc:
             if (failure := tls_failure(exc)) is not None:
+                problem = getattr(failure, "verify_message", None) or failure.reason or failure
                 raise ApiConnectionError(
-                    f"TLS with {self._http.base_url.host} failed, not retried: "
-                    f"{getattr(failure, 'verify_message', None) or failure.reason or failure}; check ANTHROPIC_BASE_URL "
+                    f"TLS with {self._http.base_url.host} failed, not retried: {problem}; check ANTHROPIC_BASE_URL "
                     "(a proxy that inspects TLS needs its CA certificate in SSL_CERT_FILE)", endpoint=path) from exc
             raise ApiConnectionError(f"no response from the API: {type(exc).__name__}: {exc}", endpoint=path) from exc
         except httpx.DecodingError as exc:

@@ -150,7 +150,8 @@ def _walk_pages(
         if has_more:
             cursor = getattr(page, cursor_field)
             if not isinstance(cursor, str) or not cursor:
-                raise _error_about(response, PaginationError, f"has_more is true but {cursor_field} is {reprlib.repr(cursor)}")
+                reason = f"has_more is true but {cursor_field} is {reprlib.repr(cursor)}"
+                raise _error_about(response, PaginationError, reason)
             if len(cursor) > MAX_CURSOR_LENGTH:
                 reason = f"{cursor_field} is {len(cursor)} characters long (at most {MAX_CURSOR_LENGTH} expected)"
                 raise _error_about(response, PaginationError, reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -34,9 +35,14 @@ def warehouse(synced_warehouse, tmp_path) -> Path:
 
 
 @pytest.fixture
-def own_umask():
-    """The CLI run in-process sets the process's umask (files private): give the tests theirs back."""
+def in_process_cli():
+    """For tests that call `pipelines.cli.main` in-process: it sets the process's umask (files
+    private) and adds its stderr handler to the package logger; both are put back afterwards."""
     umask = os.umask(0o022)
     os.umask(umask)
+    logger = logging.getLogger("pipelines")
+    handlers, level = list(logger.handlers), logger.level
     yield
     os.umask(umask)
+    logger.handlers[:] = handlers
+    logger.setLevel(level)

@@ -4,8 +4,11 @@ code are refused in one line, and leave every file as it was."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
+from pipelines import cli
 from tests.hostile.helpers import assert_refused, file_state
 from tests.test_cli import run_cli
 
@@ -17,7 +20,8 @@ SECRET = "sk-ant-admin01-HOSTILE-SQL-CANARY"
 def hostile_statements(warehouse, secrets) -> dict[str, str]:
     w = str(warehouse)
     return {
-        "attach the warehouse read-write and empty it": f"ATTACH '{w}' AS w (READ_WRITE); DELETE FROM w.raw.cost_report",
+        "attach the warehouse read-write and empty it":
+            f"ATTACH '{w}' AS w (READ_WRITE); DELETE FROM w.raw.cost_report",
         "attach it read-only to read it": f"ATTACH '{w}' AS w (READ_ONLY); SELECT count(*) FROM w.raw.cost_report",
         "copy over the warehouse": f"COPY (SELECT 1 AS x) TO '{w}'",
         "copy the whole database out": f"EXPORT DATABASE '{warehouse.parent / 'exported'}'",
@@ -36,16 +40,22 @@ def hostile_statements(warehouse, secrets) -> dict[str, str]:
     }
 
 
-def test_hostile_sql_is_refused_in_one_line_and_changes_nothing(warehouse, tmp_path):
+def test_hostile_sql_is_refused_in_one_line_and_changes_nothing(warehouse, tmp_path, monkeypatch, capsys,
+                                                                 in_process_cli):
+    """In-process (the `main` the console script runs), so the many statements cost no process starts."""
     secrets = tmp_path / ".env"
     secrets.write_text(f"ANTHROPIC_ADMIN_KEY={SECRET}\n")
     serving = warehouse.with_name("serving.duckdb")
     before = {path: file_state(path) for path in (warehouse, serving, secrets)}
     env = {"WAREHOUSE_PATH": str(warehouse), "ANTHROPIC_ADMIN_KEY": SECRET}
+    monkeypatch.chdir(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     for name, statement in hostile_statements(warehouse, secrets).items():
-        result = run_cli("sql", statement, env=env, cwd=tmp_path)
-        assert_refused(result)
-        assert SECRET not in result.stdout + result.stderr, name
+        status = cli.main(["sql", statement])
+        captured = capsys.readouterr()
+        assert_refused(subprocess.CompletedProcess(["sql", statement], status, captured.out, captured.err))
+        assert SECRET not in captured.out + captured.err, name
     assert {path: file_state(path) for path in before} == before
     assert sorted(path.name for path in tmp_path.iterdir()) == [".env", "serving.duckdb", "warehouse.duckdb"]
 

@@ -57,7 +57,8 @@ def test_paths_that_cannot_be_the_warehouse_are_one_line(warehouse, tmp_path):
                      json_reply({"data": [], "has_more": False, "next_page": None}))
         base = cli_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL=server.url)
         assert_refused(run_cli(*ONE_REPORT, env=base | {"WAREHOUSE_PATH": str(tmp_path)}), "is a directory")
-        assert_refused(run_cli(*ONE_REPORT, env=base | {"USAGE_PIPELINE_SERVING_PATH": str(tmp_path)}), "is a directory")
+        serving_folder = base | {"USAGE_PIPELINE_SERVING_PATH": str(tmp_path)}
+        assert_refused(run_cli(*ONE_REPORT, env=serving_folder), "is a directory")
         assert_refused(run_cli(*ONE_REPORT, env=base | {"WAREHOUSE_PATH": str(foreign)}), "not a valid DuckDB")
     broken = tmp_path / "serving.duckdb"
     broken.write_bytes(b"\0" * 4096)
@@ -84,7 +85,7 @@ OPTIONS = [
 ]
 
 
-def test_numbers_out_of_range_are_one_line_naming_the_range(tmp_path, monkeypatch, capsys, own_umask):
+def test_numbers_out_of_range_are_one_line_naming_the_range(tmp_path, monkeypatch, capsys, in_process_cli):
     """In-process (the same `main` the console script runs), so the many cases cost no process starts."""
     monkeypatch.chdir(tmp_path)
     cases = [(sync_args(LAST, LAST), {variable: value}, variable) for variable, values in NUMBERS.items()

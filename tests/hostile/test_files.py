@@ -84,7 +84,8 @@ def test_no_command_writes_over_the_warehouse_or_the_serving_copy(warehouse, tmp
     link.symlink_to(warehouse)
     before = {path: file_state(path) for path in (warehouse, serving)}
     env = {"WAREHOUSE_PATH": str(warehouse)}
-    for output in (warehouse, serving, link, Path(f"{warehouse}.wal"), tmp_path / ".." / tmp_path.name / "serving.duckdb"):
+    by_dots = tmp_path / ".." / tmp_path.name / "serving.duckdb"
+    for output in (warehouse, serving, link, Path(f"{warehouse}.wal"), by_dots):
         assert_refused(run_plain_cli("report", "--output", str(output), env=env, cwd=tmp_path), "report --output")
     assert_refused(run_plain_cli("report", "--output", str(tmp_path), env=env, cwd=tmp_path), "is a directory")
 

@@ -42,7 +42,8 @@ def test_a_trickling_server_is_cut_at_the_deadline_and_the_next_sync_gets_the_lo
     with ScriptedServer() as trickler, Simulator(seed=SIMULATOR_SEED, now=SIMULATOR_NOW) as simulator:
         trickler.reply(Reply(body=json.dumps(ORGANIZATION).encode(), headers={"content-type": "application/json"},
                              trickle_seconds=0.5))  # 40 s for the whole body, never 60 s without a byte
-        env = cli_env(None, warehouse, ANTHROPIC_BASE_URL=trickler.url, USAGE_PIPELINE_REQUEST_DEADLINE_SECONDS=str(DEADLINE))
+        env = cli_env(None, warehouse, ANTHROPIC_BASE_URL=trickler.url,
+                      USAGE_PIPELINE_REQUEST_DEADLINE_SECONDS=str(DEADLINE))
         held = subprocess.Popen(cli_command(*ONE_REPORT), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         while not trickler.requests and held.poll() is None:  # it holds the writer lock once it asks
@@ -54,7 +55,8 @@ def test_a_trickling_server_is_cut_at_the_deadline_and_the_next_sync_gets_the_lo
         _, held_stderr = held.communicate(timeout=60)
         cut_after = time.monotonic() - asked
         waiting.wait(timeout=120)
-    assert_refused(subprocess.CompletedProcess(held.args, held.returncode, "", held_stderr), f"longer than {DEADLINE} s")
+    held_result = subprocess.CompletedProcess(held.args, held.returncode, "", held_stderr)
+    assert_refused(held_result, f"longer than {DEADLINE} s")
     assert DEADLINE <= cut_after < 25  # the deadline, plus the process's own exit: far from the 40 s of the trickle
     waited = waiting_lines.join()
     assert waiting.returncode == 0, waited
@@ -113,9 +115,8 @@ def test_endless_distinct_cursors_are_cut_by_the_pages_deadline():
 
 def test_page_bodies_do_not_pile_up_in_memory():
     size, pages = 8 * 2**20, 12
-    bodies = [padded_page(size).replace(b'"has_more": false, "next_page": null',
-                                        f'"has_more": {"true" if n < pages - 1 else "false"}, "next_page": "p{n}"'.encode())
-              for n in range(pages)]
+    chained = [f'"has_more": {"true" if n < pages - 1 else "false"}, "next_page": "p{n}"' for n in range(pages)]
+    bodies = [padded_page(size).replace(b'"has_more": false, "next_page": null', link.encode()) for link in chained]
     with ScriptedServer() as server:
         server.reply(*[Reply(body=body, headers={"content-type": "application/json"}) for body in bodies])
         with fast_client(server) as client:

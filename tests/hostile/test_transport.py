@@ -25,7 +25,7 @@ NOT_LOOPBACK = ["http://10.255.255.1", "http://api.example.com", "http://192.168
 
 
 @pytest.mark.parametrize("base_url", NOT_LOOPBACK)
-def test_plain_http_off_the_machine_is_refused_before_any_connection(base_url, tmp_path, monkeypatch, own_umask):
+def test_plain_http_off_the_machine_is_refused_before_any_connection(base_url, tmp_path, monkeypatch, in_process_cli):
     attempts = []
 
     def no_connection(*args, **kwargs):
@@ -44,7 +44,8 @@ def test_plain_http_off_the_machine_is_refused_before_any_connection(base_url, t
 
 
 def test_the_refusal_is_one_line_and_the_opt_in_is_explicit(tmp_path):
-    result = run_cli(*sync_args(LAST, LAST), env=cli_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL="http://10.255.255.1"))
+    env = cli_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL="http://10.255.255.1")
+    result = run_cli(*sync_args(LAST, LAST), env=env)
     assert_refused(result, "plain http to 10.255.255.1", "USAGE_PIPELINE_ALLOW_INSECURE_HTTP")
     with pytest.raises(ValueError, match="plain http"):
         check_base_url("http://10.255.255.1")
