@@ -44,15 +44,14 @@ def record_fingerprints(con: duckdb.DuckDBPyConnection, database: str, tables: d
 
 
 def altered_tables(con: duckdb.DuckDBPyConnection, database: str, expected: dict[str, str | None]) -> set[str]:
-    """The tables of `database` that differ from their recorded fingerprints, are missing, or should
-    not be there at all (anything but `expected`, name -> day column, and the meta tables)."""
+    """The tables of `database` that differ from their recorded fingerprints (which it must hold),
+    are missing, or should not be there at all (anything but `expected`, name -> day column, and the
+    meta tables)."""
     present = {name for (name,) in con.execute(
         "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE database_name = ? "
         "UNION ALL SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal",
         [database, database]).fetchall()}
     wanted = set(expected) | {table for table in META_TABLES if table != FINGERPRINTS}
-    if FINGERPRINTS not in present:
-        return wanted
     current = " UNION ALL ".join(
         _fingerprints_sql(database, table, expected.get(table), "true") for table in sorted(wanted & present))
     recorded = f"SELECT table_name, day, row_count, checksum FROM {database}.{FINGERPRINTS}"

@@ -175,9 +175,11 @@ def _incremental_plan(con: duckdb.DuckDBPyConnection, warehouse_path: Path, serv
                       parquet_dir: Path | None, day_columns: dict[str, str | None]) -> _Plan:
     altered: set[str] = set()
     if not unchanged_since_signed(serving_path):  # written since it was published: check what it holds
+        if not _has_table(con, "previous", "meta", "published_fingerprints"):
+            return _Plan("the previous copy does not record what it held")
         altered = altered_tables(con, "previous", day_columns)
-        if altered - set(day_columns):
-            return _Plan(f"the previous copy was changed since it was published ({', '.join(sorted(altered))})")
+        if unexpected := altered - set(day_columns):
+            return _Plan(f"the previous copy was changed since it was published ({', '.join(sorted(unexpected))})")
     if not _has_table(con, "previous", "meta", "publication"):
         return _Plan("the previous copy does not say what it was published from")
     source, build_id, built_at, export = con.execute(
