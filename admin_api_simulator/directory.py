@@ -2,8 +2,8 @@
 
 Choices where the API's documentation is silent: lists are ordered newest first (members in roster
 order); an ``after_id``/``before_id`` that is not in the list is a 400; the ``email`` filter on
-users is an exact, case-insensitive match; the default workspace is not listed and has no readable
-members endpoint (404), it is visible only as ``scope.workspace_id`` on new-shape API keys;
+users is an exact, case-insensitive match; the default workspace is listed only with
+``include_default=true`` (first, as the oldest) and has no readable members endpoint (404);
 ``/service_accounts`` refuses Admin API keys with 403, as the real endpoint does.
 """
 
@@ -74,10 +74,12 @@ def get_invite(org: SyntheticOrg, request: Request) -> dict[str, Any]:
 
 
 def list_workspaces(org: SyntheticOrg, request: Request) -> dict[str, Any]:
-    query = request.query(_LIST_PARAMS + ("include_archived",))
+    query = request.query(_LIST_PARAMS + ("include_archived", "include_default"))
     include_archived = query.boolean("include_archived", False)
+    include_default = query.boolean("include_default", False)
     workspaces = sorted(
-        (w for w in org.cast.workspaces if not w.is_default and (include_archived or w.archived_at is None)),
+        (w for w in org.cast.workspaces
+         if (include_default or not w.is_default) and (include_archived or w.archived_at is None)),
         key=lambda w: w.created_at,
         reverse=True,
     )

@@ -12,6 +12,10 @@ API's documentation is silent:
   (the API serves only data older than 1 hour; serving whole days keeps a day's rows
   stable once they appear).
 
+The Usage and Cost Analytics API reads the same records through ``analytics_view``; an
+organization is a Claude Console one (``org_type="console"``) or a Claude Enterprise one, and may be
+HIPAA-ready or have no Analytics API at all (``analytics_available=False``).
+
 ``restate(day, factor)`` models a late revision: from then on every metric of that day (usage,
 hence cost, and Claude Code) is multiplied by ``factor`` and rounded down.
 """
@@ -19,7 +23,9 @@ hence cost, and Claude Code) is multiplied by ``factor`` and rounded down.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -28,15 +34,17 @@ from typing import Any
 
 import polars as pl
 
+from .analytics_view import COMPONENTS, AnalyticsView
 from .prices import PriceTable
 from .billing import CostLineItem, line_items
 from .claude_code import claude_code_rows
 from .entities import build_cast
-from .timeutil import day_start, days_between, epoch_minutes, from_epoch_minutes
+from .timeutil import MINUTES_PER_HOUR, day_start, days_between, epoch_minutes, from_epoch_minutes
 from .traffic import USAGE_METRICS, Traffic, split_into_minutes, visible_metrics
 
 FIRST_DAY = date(2025, 1, 1)
 CLAUDE_CODE_DELAY = timedelta(hours=1)
+_ANALYTICS_TABLES_KEPT = 8  # a query's rows are kept for its next pages
 
 
 class _AnyWorkspace(Enum):
@@ -50,10 +58,24 @@ ANY = _AnyWorkspace.ANY
 class SyntheticOrg:
     """One organization, fully determined by its seed, read at the time ``clock()`` returns."""
 
-    def __init__(self, seed: int, prices: PriceTable, clock: Callable[[], datetime], usage_rows_per_hour: int = 24):
+    def __init__(
+        self,
+        seed: int,
+        prices: PriceTable,
+        clock: Callable[[], datetime],
+        usage_rows_per_hour: int = 24,
+        org_type: str = "console",
+        hipaa_ready: bool = False,
+        analytics_available: bool = True,
+    ):
         self.prices = prices
         self.clock = clock
         self.cast = build_cast(seed)
+        self.analytics = AnalyticsView(self.cast, prices, org_type)
+        self.hipaa_ready = hipaa_ready
+        self.analytics_available = analytics_available
+        self._analytics_tables: OrderedDict[Hashable, Any] = OrderedDict()
+        self._analytics_lock = threading.Lock()
         self._traffic = Traffic(seed, self.cast, prices, usage_rows_per_hour)
         self._restatements: dict[date, Fraction] = {}
         # Cached per (day, restatement factor), so a restatement never races a stale cache entry.
@@ -62,6 +84,10 @@ class SyntheticOrg:
         self._claude_code_rows = functools.lru_cache(maxsize=1024)(
             functools.partial(claude_code_rows, self.cast, prices, seed)
         )
+
+    @property
+    def org_type(self) -> str:
+        return self.analytics.org_type
 
     @property
     def organization_id(self) -> str:
@@ -114,6 +140,42 @@ class SyntheticOrg:
                 if workspace_id is ANY or item.workspace_id == workspace_id:
                     total += item.amount_cents
         return total
+
+    # --- Usage and Cost Analytics API ---------------------------------------------------------
+
+    def analytics_events(self, start: datetime, end: datetime, bucket_minutes: int | None, with_cost: bool) -> pl.DataFrame:
+        """Analytics events in [start, end) before ``now``; ``bucket`` is the epoch minute its time
+        bucket starts (buckets ``bucket_minutes`` wide on the UTC grid; None: one bucket, ``start``)."""
+        start_minute, end_minute = self._visible_minutes(start, end)
+        records = self.analytics.attribute(self._records(start_minute, end_minute))
+        if bucket_minutes == 1:
+            records = split_into_minutes(records, start_minute, end_minute).with_columns(bucket=pl.col("minute"))
+        else:
+            bucket = (pl.col("hour") * MINUTES_PER_HOUR // bucket_minutes * bucket_minutes if bucket_minutes
+                      else pl.lit(epoch_minutes(start), pl.Int64))
+            records = visible_metrics(records, start_minute, end_minute).with_columns(bucket=bucket)
+        return self.analytics.events(records, with_cost)
+
+    def discount_usd(self, model: str, day: date) -> Decimal:
+        """List minus billed cost of the model on the UTC day, as visible at ``now``: its discount."""
+        events = self.analytics_events(day_start(day), day_start(day + timedelta(days=1)), None, with_cost=True)
+        events = events.filter(pl.col("model") == model)
+        cents = sum(Decimal(events[f"list_{c}"].sum()) - Decimal(events[f"amount_{c}"].sum()) for c in COMPONENTS)
+        return cents / 100
+
+    def remembered(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """``build()``, kept for the same key, clock reading and restatements (a query's later pages)."""
+        key = (key, self.clock(), tuple(sorted(self._restatements.items())))
+        with self._analytics_lock:
+            if key in self._analytics_tables:
+                self._analytics_tables.move_to_end(key)
+                return self._analytics_tables[key]
+        value = build()
+        with self._analytics_lock:
+            self._analytics_tables[key] = value
+            while len(self._analytics_tables) > _ANALYTICS_TABLES_KEPT:
+                self._analytics_tables.popitem(last=False)
+        return value
 
     # --- Claude Code -------------------------------------------------------------------------
 

@@ -19,18 +19,27 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class ApiError(Exception):
-    """An error response: HTTP status, the error body's ``type`` and ``message``, extra headers."""
+    """An error response: HTTP status, the error body's ``type`` and ``message``, extra headers, and
+    the ``details.error_code`` of the endpoints that give one."""
 
-    def __init__(self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        error_type: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        error_code: str | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.error_type = error_type
         self.message = message
         self.headers = headers or {}
+        self.error_code = error_code
 
 
-def invalid(message: str) -> ApiError:
-    return ApiError(400, "invalid_request_error", message)
+def invalid(message: str, error_code: str | None = None) -> ApiError:
+    return ApiError(400, "invalid_request_error", message, error_code=error_code)
 
 
 def not_found(message: str) -> ApiError:

@@ -22,13 +22,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from .prices import load_price_table
-from . import directory, reports
+from . import analytics, directory, reports
 from .faults import EXTRA_FIELD_VALUE, REPEATING_CURSOR, Faults, corrupt, reshape, spend_cap_error, transient_error
 from .org import SyntheticOrg
 from .params import ApiError, Request, invalid, not_found
@@ -36,7 +37,7 @@ from .timeutil import day_start, parse_rfc3339
 
 DEMO_ADMIN_KEY = "sk-ant-admin01-simulator-demo-key-not-a-secret"
 ANTHROPIC_VERSIONS = ("2023-01-01", "2023-06-01", "2026-10-21")
-KNOWN_BETAS = frozenset({reports.FAST_MODE_BETA, "analytics-usage-cost-2026-08-24", "mcp-tunnels-2026-05-19"})
+KNOWN_BETAS = frozenset({reports.FAST_MODE_BETA, analytics.BETA, "mcp-tunnels-2026-05-19"})
 _NORMAL_KEY_PREFIX = "sk-ant-api"
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _LIFECYCLE_TIMEOUT_SECONDS = 5.0
@@ -48,6 +49,8 @@ _ROUTES: tuple[tuple[re.Pattern[str], Handler], ...] = tuple(
         ("/usage_report/messages", reports.messages_usage),
         ("/cost_report", reports.cost_report),
         ("/usage_report/claude_code", reports.claude_code),
+        ("/analytics/usage", analytics.usage),
+        ("/analytics/cost", analytics.cost),
         ("/me", directory.me),
         ("/users", directory.list_users),
         ("/users/(?P<user_id>[^/]+)", directory.get_user),
@@ -62,6 +65,8 @@ _ROUTES: tuple[tuple[re.Pattern[str], Handler], ...] = tuple(
     )
 )
 _REASONS = {529: "Overloaded"}
+# What a Claude Enterprise organization's key (scope read:analytics) may read; the rest is a 403.
+_ENTERPRISE_READABLE = (directory.me, analytics.usage, analytics.cost)
 
 
 class InjectedFault(NamedTuple):
@@ -106,6 +111,10 @@ class Simulator:
     ``now`` (an aware datetime) pins the clock; by default it is the real UTC time at each
     request. ``faults`` may be replaced or mutated at any time. ``more_organizations`` maps further
     admin keys to seeds: each key sees its own organization, as with several real organizations.
+    ``org_type`` "enterprise" makes the main organization a Claude Enterprise one, whose key reads
+    only ``/me`` and the Analytics API (403 elsewhere); ``hipaa_ready`` makes its Analytics API
+    answer 400, ``analytics_available=False`` 404. ``discount_usd(model, day)`` is what its
+    negotiated discount took off that model's bill that day.
     """
 
     def __init__(
@@ -117,6 +126,9 @@ class Simulator:
         usage_rows_per_hour: int = 24,
         faults: Faults | None = None,
         more_organizations: dict[str, int] | None = None,
+        org_type: str = "console",
+        hipaa_ready: bool = False,
+        analytics_available: bool = True,
     ):
         if now is not None and now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
@@ -126,7 +138,7 @@ class Simulator:
         self.faults = faults or Faults()
         self.stats = RequestStats()
         prices, clock = load_price_table(), self._clock(now)
-        self.org = SyntheticOrg(seed, prices, clock, usage_rows_per_hour)
+        self.org = SyntheticOrg(seed, prices, clock, usage_rows_per_hour, org_type, hipaa_ready, analytics_available)
         self.orgs_by_key = {admin_key: self.org} | {
             key: SyntheticOrg(other_seed, prices, clock, usage_rows_per_hour)
             for key, other_seed in (more_organizations or {}).items()
@@ -190,6 +202,10 @@ class Simulator:
         """From now on, that UTC day's usage, cost and Claude Code numbers are x factor (floored)."""
         self.org.restate(day, factor)
 
+    def discount_usd(self, model: str, day: date) -> Decimal:
+        """The main organization's discount on the model that UTC day: analytics list minus billed, in USD."""
+        return self.org.discount_usd(model, day)
+
     # --- one request -------------------------------------------------------------------------
 
     def _handle(self, method: str, target: str, headers: Message) -> _Response | None:
@@ -210,7 +226,9 @@ class Simulator:
                 message = error.message
                 if self.faults.echo_key and headers.get("x-api-key"):
                     message = f"{message} (x-api-key: {headers['x-api-key']})"
-                error_body = {"type": error.error_type, "message": message}
+                error_body: dict[str, Any] = {"type": error.error_type, "message": message}
+                if error.error_code:
+                    error_body["details"] = {"error_code": error.error_code}
                 response = _Response(error.status, _json({"type": "error", "error": error_body, "request_id": request_id}),
                                      headers=error.headers)
             org = self.orgs_by_key.get(headers.get("x-api-key", ""), self.org)
@@ -235,6 +253,9 @@ class Simulator:
         if unknown := sorted(betas - KNOWN_BETAS):
             raise invalid(f"Unexpected value(s) {', '.join(unknown)} for the anthropic-beta header")
         handler, path_args = self._route(method, path)
+        if org.org_type == "enterprise" and handler not in _ENTERPRISE_READABLE:
+            raise ApiError(403, "permission_error",
+                           f"This API key has the read:analytics scope, which does not allow {method} {path}")
 
         faults = self.faults
         targeted = faults.applies_to(path, self._report_window(path, pairs))
@@ -300,7 +321,7 @@ class Simulator:
             except ValueError:
                 return None
             return day, day + timedelta(days=1)
-        if path.endswith(("/usage_report/messages", "/cost_report")):
+        if path.endswith(("/usage_report/messages", "/cost_report", "/analytics/usage", "/analytics/cost")):
             start = parse_rfc3339(params.get("starting_at", ""))
             end = parse_rfc3339(params["ending_at"]) if "ending_at" in params else self.org.clock()
             return (start, end) if start and end else None

@@ -55,7 +55,9 @@ USAGE_METRICS = (
 )
 # Only billed (cost report), never in the usage report: container and session time.
 BILLING_ONLY_METRICS = ("code_execution_millihours", "session_millihours")
-METRICS = USAGE_METRICS + BILLING_ONLY_METRICS
+# Only in the Analytics API: Messages requests, and code-execution spans (its `requests` for code execution).
+ANALYTICS_ONLY_METRICS = ("requests", "code_execution_spans")
+METRICS = USAGE_METRICS + BILLING_ONLY_METRICS + ANALYTICS_ONLY_METRICS
 
 SERVICE_TIERS = ("standard", "batch", "priority")
 CONTEXT_WINDOWS = ("0-200k", "200k-1M")
@@ -72,6 +74,10 @@ _WEEKDAY_ACTIVITY = (1.12, 1.12, 1.12, 1.12, 1.12, 0.7, 0.7)
 _FAMILY_CHOICES = ((("sonnet", 0), 5), (("sonnet", 1), 2), (("opus", 0), 2), (("opus", 1), 1), (("haiku", 0), 3), (("haiku", 1), 1))
 _TIER_CHOICES = (("standard", 14), ("batch", 4), ("priority", 2))
 _CONTEXT_CHOICES = (("0-200k", 6), ("200k-1M", 1))
+# Derived, not drawn (so the legacy reports' numbers do not move): a request per this many uncached
+# input tokens (at least one), and an execution span per started tenth of a container-hour.
+_INPUT_TOKENS_PER_REQUEST = 2_500
+_MILLIHOURS_PER_SPAN = 100
 
 
 def model_family(model: str) -> str | None:
@@ -160,17 +166,21 @@ class Traffic:
             return (pl.col(mean) * 2 * draw).floor().cast(pl.Int64)
 
         minute_start = (noise[7] * MINUTES_PER_HOUR).floor().cast(pl.Int64)
+        uncached_input_tokens = volume.floor().cast(pl.Int64) + 1
+        code_execution_millihours = up_to_twice("code_execution", noise[5])
         records = grid.select(
             "hour",
             *DIMENSIONS,
-            uncached_input_tokens=volume.floor().cast(pl.Int64) + 1,
+            uncached_input_tokens=uncached_input_tokens,
             cache_creation_5m_input_tokens=scaled("cache_5m_ratio", noise[1]),
             cache_creation_1h_input_tokens=scaled("cache_1h_ratio", noise[1]),
             cache_read_input_tokens=scaled("cache_read_ratio", noise[2]),
             output_tokens=scaled("output_ratio", noise[3]),
             web_search_requests=up_to_twice("web_searches", noise[4]),
-            code_execution_millihours=up_to_twice("code_execution", noise[5]),
+            code_execution_millihours=code_execution_millihours,
             session_millihours=up_to_twice("sessions", noise[6]),
+            requests=uncached_input_tokens // _INPUT_TOKENS_PER_REQUEST + 1,
+            code_execution_spans=(code_execution_millihours + _MILLIHOURS_PER_SPAN - 1) // _MILLIHOURS_PER_SPAN,
             minute_start=minute_start,
             minute_span=1 + (noise[8] * (MINUTES_PER_HOUR - minute_start)).floor().cast(pl.Int64),
         )

@@ -23,10 +23,7 @@ Request = tuple[str, list[tuple[str, str]]]  # (path, query pairs without `page`
 
 
 def messages_usage_params(start: datetime, end: datetime) -> list[tuple[str, str]]:
-    return [
-        *bucket_params(start, end, BUCKET_WIDTH, messages_usage.MAX_BUCKETS[BUCKET_WIDTH]),
-        *(("group_by[]", dimension) for dimension in messages_usage.GROUP_BY),
-    ]
+    return bucket_params(start, end, BUCKET_WIDTH, messages_usage.MAX_BUCKETS[BUCKET_WIDTH], messages_usage.GROUP_BY)
 
 
 def messages_usage_requests(first_day: date, last_day: date) -> Iterator[Request]:
@@ -38,10 +35,7 @@ def messages_usage_requests(first_day: date, last_day: date) -> Iterator[Request
 
 def cost_report_requests(first_day: date, last_day: date) -> Iterator[Request]:
     for start, end in request_windows(first_day, last_day, cost_report.MAX_BUCKETS):
-        yield cost_report.PATH, [
-            *bucket_params(start, end, "1d", cost_report.MAX_BUCKETS),
-            *(("group_by[]", dimension) for dimension in cost_report.GROUP_BY),
-        ]
+        yield cost_report.PATH, bucket_params(start, end, "1d", cost_report.MAX_BUCKETS, cost_report.GROUP_BY)
 
 
 def claude_code_requests(first_day: date, last_day: date) -> Iterator[Request]:

@@ -227,7 +227,9 @@ class Benchmark:
 
     # -- helpers --
 
-    def env(self, warehouse: Path | None = None, start_date: date | None = None) -> dict[str, str]:
+    def env(self, warehouse: Path | None = None, start_date: date | None = None, source: str = "legacy") -> dict[str, str]:
+        """The cases' environment. The issue-7 cases load from the legacy reports (`source`), as the floor
+        and dlt fetch them, so their figures compare with earlier runs; the source cases set their own."""
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("ANTHROPIC_", "USAGE_PIPELINE_", "DAGSTER_", "WAREHOUSE_"))}
         assert self.sim is not None
@@ -236,6 +238,7 @@ class Benchmark:
             "ANTHROPIC_BASE_URL": self.sim.base_url,
             "USAGE_PIPELINE_START_DATE": (start_date or self.first_day).isoformat(),
             "USAGE_PIPELINE_REQUESTS_PER_MINUTE": "0",
+            "USAGE_PIPELINE_SOURCE": source,
             "PYTHONUNBUFFERED": "1",
         }
         if warehouse is not None:
@@ -304,7 +307,7 @@ class Benchmark:
         warehouse = self.work / f"{_slug(name)}.duckdb"
         command = [PYTHON, str(BENCH / "cases" / "sync_parts.py"), "ingest", "--start", first_day.isoformat(),
                    "--end", self.last_day.isoformat(), "--reports", "messages_usage"]
-        self.measure(name, command, self.env(warehouse, first_day), lambda: _count(warehouse, REPORT_TABLES[:1]),
+        self.measure(name, command, self.env(warehouse, first_day), lambda: _count(warehouse, ("raw.messages_usage",)),
                      repeat=repeat, prepare=lambda: self.fresh(warehouse.name), same_window=first_day == self.first_day)
         return warehouse
 
@@ -315,6 +318,17 @@ class Benchmark:
         self.measure(f"pipeline: full `usage-pipeline sync` ({what})", command, self.env(warehouse),
                      lambda: _count(warehouse, REPORT_TABLES), repeat=1, prepare=lambda: self.fresh(warehouse.name))
         return warehouse
+
+    def sources(self) -> None:
+        """A year of usage and cost from each source alone (requests and seconds), the reports only."""
+        for source, reports in (("analytics", "analytics_usage,analytics_cost"), ("legacy", "messages_usage,cost_report")):
+            warehouse = self.work / f"source-{source}.duckdb"
+            command = [PYTHON, str(BENCH / "cases" / "sync_parts.py"), "ingest", "--start", self.first_day.isoformat(),
+                       "--end", self.last_day.isoformat(), "--reports", reports]
+            tables = tuple(f"raw.{name}" for name in reports.split(","))
+            self.measure(f"source {source}: usage + cost ({reports})", command, self.env(warehouse, source=source),
+                         lambda tables=tables, warehouse=warehouse: _count(warehouse, tables), informational=True,
+                         prepare=lambda warehouse=warehouse: self.fresh(warehouse.name), same_window=False)
 
     def marts(self, year_warehouse: Path) -> None:
         """A full marts rebuild, its checks and the (full) publication alone, on a copy of the year's
@@ -441,6 +455,7 @@ class Benchmark:
                 self.pipeline_messages_usage(f"pipeline: messages usage, {args.compare_days} days",
                                              self.compare_first, 1)
             year = self.pipeline_full()
+            self.sources()
             self.marts(year)
             self.startup()
             if not args.skip_dlt:
@@ -467,6 +482,7 @@ class Benchmark:
             ratio = case.seconds / floor.seconds if floor.seconds and case.same_window_as_floor else None
             rows.append({
                 "case": case.name, "rows": case.rows, "seconds": round(case.seconds, 2),
+                "requests": case.runs[-1].get("requests") if case.runs else None,
                 "cpu_seconds": round(case.cpu_seconds, 2),
                 "rows_per_second": round(case.rows_per_second) if case.rows_per_second else None,
                 "peak_rss_mib": round(case.peak_rss_mib), "ratio_to_floor": round(ratio, 2) if ratio else None,
@@ -555,12 +571,12 @@ def markdown(result: dict) -> str:
         f"{window['rows_per_hour']} usage rows/hour, seed {window['seed']}; simulator {result['simulator']}; "
         f"code {result['code']}.",
         "",
-        "| case | rows | seconds | CPU s | rows/s | peak RSS MiB | ratio to floor |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| case | rows | HTTP requests | seconds | CPU s | rows/s | peak RSS MiB | ratio to floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["cases"]:
         lines.append(
-            f"| {row['case']} | {_n(row['rows'])} | {row['seconds']:.2f} | {row['cpu_seconds']:.2f} | "
+            f"| {row['case']} | {_n(row['rows'])} | {_n(row.get('requests'))} | {row['seconds']:.2f} | {row['cpu_seconds']:.2f} | "
             f"{_n(row['rows_per_second'])} | {row['peak_rss_mib']} | "
             f"{'' if row['ratio_to_floor'] is None else format(row['ratio_to_floor'], '.2f') + 'x'} |"
         )

@@ -20,9 +20,13 @@ import duckdb
 
 from pipelines import __version__
 from pipelines.api import AdminApiError
+from pipelines.alerts import deliver, run_failed_alert
 from pipelines.api.client import check_api_key, check_base_url
-from pipelines.pending_settings import pending_setting, request_limits
+from pipelines.dagster_home import project_dagster_home
 from pipelines.ingest import WindowLoadError
+from pipelines.notify import DeliveryError, channels, send
+from pipelines.pending_settings import pending_setting, request_limits
+from pipelines.progress import ProgressDisplay
 from pipelines.publish import NoServingCopyError
 from pipelines.query import FORMATS, QueryError
 from pipelines.report import ReportError
@@ -37,8 +41,8 @@ from pipelines.warehouse import (
     restrict_new_files,
 )
 
-USER_ERRORS = (AdminApiError, ConfigError, WindowLoadError, WarehouseBusyError, NoServingCopyError, QueryError,
-               ReportError, UnsafePathError)
+USER_ERRORS = (AdminApiError, DeliveryError, ConfigError, WindowLoadError, WarehouseBusyError, NoServingCopyError,
+               QueryError, ReportError, UnsafePathError)
 # What to do about a file system refusing a write (or a read), by errno.
 FILE_SYSTEM_HINTS = {
     errno.ENOSPC: "free some disk space (or point the path elsewhere), then run the same command again",
@@ -66,7 +70,7 @@ EPILOG = "Settings (environment variables):\n" + "\n".join(
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _log_progress_to_stderr()
+    progress = args.progress = _show_progress(verbose=getattr(args, "verbose", False))
     try:
         return args.handler(args)
     except BaseExceptionGroup as group:  # several steps of one run failed
@@ -84,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        progress.finish()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -133,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
         help="if another sync is writing the same warehouse, wait this long for it to finish, then give up "
         f"(default {WRITER_LOCK_TIMEOUT_SECONDS:.0f}; 0 = exit at once)",
     )
+    sync.add_argument("--verbose", action="store_true", help="also print one line per request window loaded")
     sync.set_defaults(handler=_sync)
 
     sql = commands.add_parser(
@@ -164,6 +171,16 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--output", default="spend-report.html", help="HTML file to write (default spend-report.html)")
     report.set_defaults(handler=_report)
 
+    alerts = commands.add_parser(
+        "alerts",
+        help="alert channels: `alerts test` sends a test message to the webhook and/or email configured",
+        description="Alerts (budget crossed, forecast over budget, anomaly, failed run, stale data) go to "
+        "USAGE_PIPELINE_ALERT_WEBHOOK_URL and/or by email (USAGE_PIPELINE_SMTP_*) after each sync, once per "
+        "subject and day. `alerts test` sends one test message to every configured channel.",
+    )
+    alerts.add_argument("action", choices=["test"], help="test: send a test message")
+    alerts.set_defaults(handler=_alerts)
+
     simulate = commands.add_parser(
         "simulate",
         help="serve the Admin API simulator on 127.0.0.1 until interrupted",
@@ -174,6 +191,11 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=7, help="organization seed (default 7)")
     simulate.add_argument("--rows-per-hour", type=int, default=24, help="usage rows per hour (default 24)")
     simulate.add_argument("--fault-rate", type=float, default=0.0, help="share of requests given a transient fault (0..1)")
+    simulate.add_argument(
+        "--org-type", choices=("console", "enterprise"), default="console",
+        help="console (default): an Admin API key's organization; enterprise: a Claude Enterprise organization "
+        "whose key reads only the Analytics API and /me",
+    )
     simulate.set_defaults(handler=_simulate)
     return parser
 
@@ -200,6 +222,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from pipelines.defs.alerting import alert_after_sync
     from pipelines.sync import SyncRange, run_sync
 
     settings = _settings(args)
@@ -214,8 +237,18 @@ def _sync(args: argparse.Namespace) -> int:
     if not 0 <= args.wait <= MAX_WAIT_SECONDS:  # also refuses nan
         raise ConfigError(f"--wait must be >= 0 and <= {MAX_WAIT_SECONDS:.0f} seconds, got {args.wait}")
     _say(f"syncing {sync_range.first_day} .. {sync_range.last_day} into {settings.warehouse_path}")
-    run_sync(settings, sync_range, reports=tuple(report.name for report in reports), entities=not args.skip_entities,
-             wait_seconds=args.wait, on_wait=_waiting_for(settings.warehouse_path, args.wait))
+    try:
+        results = run_sync(settings, sync_range, reports=tuple(report.name for report in reports),
+                           entities=not args.skip_entities, wait_seconds=args.wait,
+                           on_wait=_waiting_for(settings.warehouse_path, args.wait),
+                           dagster_home=project_dagster_home(args.config))
+    except (ConfigError, WarehouseBusyError):
+        raise  # nothing ran
+    except Exception as exc:
+        deliver(settings, [run_failed_alert("usage-pipeline sync", exc, partial=isinstance(exc, WindowLoadError))])
+        raise
+    args.progress.finish()
+    alert_after_sync(settings, results)
     _say(f"done: {settings.warehouse_path}; published for readers: {settings.serving_path}")
     return 0
 
@@ -236,6 +269,17 @@ def _report(args: argparse.Namespace) -> int:
     refuse_unsafe_paths({"WAREHOUSE_PATH": settings.warehouse_path,
                          "USAGE_PIPELINE_SERVING_PATH": settings.serving_path, "report --output": args.output})
     _say(f"report written to {write_report(settings.serving_path, args.output)}")
+    return 0
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    settings = Settings.load(config_file=args.config)
+    if not channels(settings):
+        raise ConfigError("no alert channel: set USAGE_PIPELINE_ALERT_WEBHOOK_URL, and/or USAGE_PIPELINE_SMTP_HOST "
+                          "and USAGE_PIPELINE_SMTP_TO")
+    delivered = send(settings, "[usage-pipeline] test alert",
+                     "A test message from `usage-pipeline alerts test`: alerts reach this channel.")
+    _say(f"test alert sent by {', '.join(delivered)}")
     return 0
 
 
@@ -297,7 +341,9 @@ def _demo(args: argparse.Namespace) -> int:
         )
         sync_range = SyncRange(today - timedelta(days=args.days - 1), today)
         _say(f"syncing the last {args.days} days into {warehouse}")
-        run_sync(settings, sync_range, on_wait=_waiting_for(warehouse, WRITER_LOCK_TIMEOUT_SECONDS))
+        run_sync(settings, sync_range, on_wait=_waiting_for(warehouse, WRITER_LOCK_TIMEOUT_SECONDS),
+                 dagster_home=project_dagster_home(args.config))
+    args.progress.finish()
     print_summary(settings.serving_path)
     reader = f"USAGE_PIPELINE_SERVING_PATH={settings.serving_path} usage-pipeline"
     _say(f"\nwarehouse: {warehouse}; serving copy for queries: {settings.serving_path}")
@@ -342,9 +388,10 @@ def _simulate(args: argparse.Namespace) -> int:
         port=args.port,
         usage_rows_per_hour=args.rows_per_hour,
         faults=Faults(rate=args.fault_rate),
+        org_type=args.org_type,
     )
     simulator.start()
-    print(f"Admin API simulator at {simulator.base_url} (seed {args.seed}); Ctrl-C stops it.")
+    print(f"Admin API simulator at {simulator.base_url} (seed {args.seed}, {args.org_type} organization); Ctrl-C stops it.")
     print(f"  export ANTHROPIC_BASE_URL={simulator.base_url}")
     print(f"  export ANTHROPIC_ADMIN_KEY={DEMO_ADMIN_KEY}")
     sys.stdout.flush()
@@ -355,13 +402,14 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_progress_to_stderr() -> None:
-    """Progress lines and API retry warnings, one short line each."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_PrintableFormatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+def _show_progress(verbose: bool) -> ProgressDisplay:
+    """Progress (a live display on a terminal) and API retry warnings, on stderr."""
+    display = ProgressDisplay(sys.stderr, verbose=verbose)
+    display.setFormatter(_PrintableFormatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
     package_logger = logging.getLogger("pipelines")
-    package_logger.addHandler(handler)
+    package_logger.addHandler(display)
     package_logger.setLevel(logging.INFO)
+    return display
 
 
 class _PrintableFormatter(logging.Formatter):

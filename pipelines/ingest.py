@@ -24,16 +24,17 @@ from typing import TypeVar
 
 import duckdb
 
-from pipelines.api import AdminApiClient, AdminApiError, MalformedResponseError, PaginationError
+from pipelines.api import AdminApiClient, AdminApiError, MalformedResponseError, PaginationError, PermissionDeniedError
 from pipelines.catalog import ensure_schema
 from pipelines.extract.entities import ENTITY_KEYS, fetch_entity_snapshot, fetch_organization
 from pipelines.load.history import SnapshotChanges, apply_snapshot
 from pipelines.load.partitions import TableRows, WindowLoad, replace_window
+from pipelines.progress import Progress, WindowsDone, no_progress
 from pipelines.reports import FetchedWindow, ReportSpec
 from pipelines.reports.windows import request_windows
+from pipelines.sources import day_runs, days_to_load, fallback_reason, fell_back, record_status
 from pipelines.warehouse import LOADER_CHECKPOINT_THRESHOLD, LOADER_MEMORY_LIMIT, connect, transaction
 
-Progress = Callable[[str], None]
 OptionsT = TypeVar("OptionsT")
 
 
@@ -58,6 +59,7 @@ class IngestResult:
     requests: int = 0
     retries: int = 0
     windows: int = 0
+    windows_planned: int = 0
     restated_days: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -70,10 +72,12 @@ def ingest_report(
     last_day: date,
     options: OptionsT,
     *,
+    source: str = "auto",
     run_id: str | None = None,
-    progress: Progress = lambda message: None,
+    progress: Progress = no_progress,
 ) -> IngestResult:
-    """Fetch every window of [first_day, last_day] for each organization and replace it in the warehouse.
+    """Fetch every window of [first_day, last_day] for each organization and replace it in the warehouse,
+    on the days the `source` setting gives this report (see `pipelines.sources`).
 
     Raises WindowLoadError naming every window that could not be loaded (the others are loaded).
     The caller holds the warehouse's writer lock.
@@ -84,7 +88,7 @@ def ingest_report(
     with _Writer(warehouse_path) as writer:
         for client in clients:
             windows_tried += _ingest_organization(
-                report, client, writer, first_day, last_day, run_id, progress, options, result, failures
+                report, client, writer, first_day, last_day, source, run_id, progress, options, result, failures
             )
     result.warnings = sorted(set(result.warnings))
     if len(failures) == 1:
@@ -107,6 +111,7 @@ def _ingest_organization(
     writer: _Writer,
     first_day: date,
     last_day: date,
+    source: str,
     run_id: str | None,
     progress: Progress,
     options: OptionsT,
@@ -117,12 +122,22 @@ def _ingest_organization(
     retries_before = client.stats.retries
     organization_id = fetch_organization(client).item(0, "id")
     result.organizations.append(organization_id)
-    windows = request_windows(first_day, last_day, report.days_per_request(options))
+    con = writer.connection()
+    days = days_to_load(report, source, first_day, last_day, datetime.now(UTC).date(),
+                        fell_back(con, organization_id, report.replaced_by))
+    windows = [window for first, last in day_runs(days)
+               for window in request_windows(first, last, report.days_per_request(options))]
 
     def fetch(start: datetime, end: datetime) -> FetchedWindow:
         return report.fetch(client, start, end, options)
 
-    windows_tried = 0
+    def window_done(line: str) -> None:
+        progress(WindowsDone(report.table, result.windows + len(failures), result.windows_planned, result.rows, line))
+
+    result.windows_planned += len(windows)
+    window_done(f"{report.table}: {len(windows)} request window(s) to load for organization {organization_id}")
+
+    windows_tried, fallback = 0, None
     with closing(_fetched_ahead(fetch, windows)) as fetched_windows:
         for start, end, fetched in fetched_windows:
             windows_tried += 1
@@ -131,9 +146,10 @@ def _ingest_organization(
                 if isinstance(fetched, Exception):
                     raise fetched
                 window = fetched
-                days = _load_window(report, window, organization_id, writer.connection(), run_id)
+                days = _load_window(report, window, organization_id, con, run_id)
             except WINDOW_ERRORS as exc:
                 failures.append(f"{where}: {exc}")
+                window_done(f"{report.table} {_day_span(start, end)}: NOT loaded")
                 request_id = getattr(exc, "request_id", None)
                 progress(
                     f"{report.table} {_day_span(start, end)}: NOT loaded ({type(exc).__name__}"
@@ -142,6 +158,14 @@ def _ingest_organization(
                 )
                 continue
             except AdminApiError as exc:
+                if report.source == "analytics" and source == "auto" and (fallback := fallback_reason(exc)):
+                    progress(f"{report.name}: {fallback}; organization {organization_id} is loaded from the legacy reports")
+                    result.warnings.append(f"fell back to the legacy reports: {fallback}")
+                    break
+                if isinstance(exc, PermissionDeniedError):  # the organization answered, this report is out of scope
+                    progress(f"{report.name}: skipped for organization {organization_id}: the key may not read it (403)")
+                    result.warnings.append(f"skipped: the key may not read {report.name} (403)")
+                    break
                 raise WindowLoadError(
                     f"{where}: {exc}. Nothing of these days was committed "
                     f"(earlier windows are kept); fix the cause and re-run the same range."
@@ -156,10 +180,12 @@ def _ingest_organization(
             result.windows += 1
             result.restated_days += restated
             result.warnings += window.drift.warnings()
-            progress(
+            window_done(
                 f"{report.table} {_day_span(window.start, window.end)}: {rows} rows, {window.pages} page(s)"
                 + (f", restated {', '.join(restated)}" if restated else "")
             )
+    if report.source == "analytics" and windows:
+        record_status(con, organization_id, report.name, fallback)
     result.requests += 1  # the /me call
     result.retries += client.stats.retries - retries_before
     return windows_tried
@@ -193,7 +219,7 @@ def _fetched_ahead(
 
 
 class _Writer:
-    """The ingest's one warehouse connection, opened at the first window that loads (so an ingest
+    """The ingest's one warehouse connection, opened once an organization answered (so an ingest
     that fails before any data, a rejected key say, leaves no warehouse behind) and closed at the end."""
 
     def __init__(self, warehouse_path: str | Path):
@@ -219,7 +245,7 @@ def ingest_entities(
     clients: list[AdminApiClient],
     warehouse_path: str | Path,
     *,
-    progress: Progress = lambda message: None,
+    progress: Progress = no_progress,
 ) -> list[SnapshotChanges]:
     """Snapshot every entity list of each organization into the history tables, one transaction per org.
 
@@ -239,6 +265,9 @@ def ingest_entities(
         changes += org_changes
         for warning in snapshot.drift.warnings():
             progress(f"warning: {warning}")
+        if snapshot.skipped:
+            progress(f"entities of {snapshot.organization_name or snapshot.organization_id}: skipped "
+                     f"{', '.join(snapshot.skipped)}: the key may not list them (403); their history is kept")
         progress(
             f"entities of {snapshot.organization_name or snapshot.organization_id}: "
             + ", ".join(f"{c.table} {c.current} (+{c.opened} versions)" for c in org_changes)
@@ -262,6 +291,7 @@ def _load_window(
         requests=window.requests,
         schema_warnings=tuple(window.drift.warnings()),
         run_id=run_id,
+        source=report.source,
     )
     return replace_window(con, load, datetime.now(UTC))
 

@@ -199,20 +199,21 @@ def _scope_to_days(query: str, reads: frozenset[str], days: list[date], day_colu
     through a filter on its day column, so the work is proportional to the days, not to the warehouse."""
     for read in sorted(reads & day_columns.keys()):
         scoped = f"(SELECT * FROM {read} WHERE {day_filter(day_columns[read], days)})"
-        query = re.sub(rf"(?<![\w.]){re.escape(read)}(?![\w])", scoped, query)
+        query = re.sub(rf"(?<![\w.']){re.escape(read)}(?![\w'])", scoped, query)
     return query
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, tables: list[MartTable], inputs: Mapping[str, pl.DataFrame]) -> str:
-    """A hash of every input of the marts except the report rows: when it changes, every day must be
-    rebuilt (a renamed workspace renames its history, a new price re-prices it)."""
+    """A hash of every input of the marts except the report rows and the load log (which says the days
+    they changed on): when it changes, every day must be rebuilt (a renamed workspace renames its
+    history, a new price re-prices it)."""
     digest = hashlib.sha256()
     for table in tables:
         digest.update(table.sql.encode())
     for name, frame in sorted(inputs.items()):
         digest.update(name.encode() + frame.write_csv().encode())
     entity_tables = sorted({read for table in tables for read in table.reads
-                            if read.startswith("raw.") and read not in raw_day_columns()})
+                            if read.startswith("raw.") and read not in {*raw_day_columns(), "raw.load_log"}})
     for entity_table in entity_tables:
         ((content,),) = con.execute(
             f"SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY CAST(t AS VARCHAR)), '')) "

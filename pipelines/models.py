@@ -21,7 +21,8 @@ from pathlib import Path
 from pipelines.warehouse import sql_dir
 
 MART_SCHEMAS = ("intermediate", "marts")
-_TABLE_REFERENCE = re.compile(r"\b(raw|intermediate|marts)\.([a-z_][a-z0-9_]*)\b")
+# a table name in a string literal (e.g. the load log's table_name = 'raw.cost_report') is not a read
+_TABLE_REFERENCE = re.compile(r"(?<!')\b(raw|intermediate|marts)\.([a-z_][a-z0-9_]*)\b(?!')")
 COMMENT = re.compile(r"--.*$", re.MULTILINE)
 _HEADER_FIELD = re.compile(r"^--\s*(Grain|Asset|Severity|Incremental):\s*(.+)$")
 CREATE_TABLE = re.compile(r"^\s*CREATE OR REPLACE TABLE (\S+) AS\s", re.IGNORECASE)

@@ -147,6 +147,21 @@ def _figures(query: _Query) -> list[Figure]:
         Figure("Claude Code cost per developer this month",
                "Estimated USD per developer (informational: already inside the billed API cost).",
                horizontal_bars(query.rows("claude_code_cost_per_developer.sql"), money=True)),
+    ] + _analytics_figures(query)
+
+
+def _analytics_figures(query: _Query) -> list[Figure]:
+    """Product mix and list versus billed: only the Analytics API reports them, so they are drawn
+    when the last 30 days hold days loaded from it."""
+    list_vs_billed = query.rows("list_vs_billed.sql")
+    if not list_vs_billed:
+        return []
+    discount = sum(value if series == "List" else -value for _, series, value in list_vs_billed)
+    return [
+        Figure("Product mix this month", "Billed USD per product (Messages API, Batches, Claude Code, ...).",
+               horizontal_bars(query.rows("product_mix.sql"), money=True)),
+        Figure("List versus billed", f"List price and billed USD per day; the gap is the discount: ${discount:,.2f} "
+               f"over the period.", lines(list_vs_billed, money=True)),
     ]
 
 

@@ -28,6 +28,7 @@ from pydantic.fields import FieldInfo
 BucketWidth = Literal["1m", "1h", "1d"]
 BUCKET_WIDTHS: tuple[BucketWidth, ...] = get_args(BucketWidth)
 DEFAULT_BUCKET_WIDTH: BucketWidth = "1h"
+Source = Literal["auto", "analytics", "legacy"]
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_CONFIG_FILE = "usage-pipeline.toml"
@@ -75,6 +76,12 @@ class Settings(BaseModel):
         DEFAULT_BUCKET_WIDTH, "USAGE_PIPELINE_BUCKET_WIDTH",
         f"Messages usage bucket width: {', '.join(BUCKET_WIDTHS)} (default {DEFAULT_BUCKET_WIDTH}).",
     )
+    source: Source = setting(
+        "auto", "USAGE_PIPELINE_SOURCE",
+        "Where usage and cost come from: auto (default) = the Usage and Cost Analytics API for every day it serves "
+        "(from 2026-01-01, the last 365 days) and the legacy reports for older days or when the Analytics API "
+        "answers 404/403/HIPAA 400; analytics or legacy = only that one.",
+    )
     group_by_speed: bool = setting(
         False, "USAGE_PIPELINE_GROUP_BY_SPEED",
         "Also group messages usage by speed (sends the fast-mode beta header). Default false.",
@@ -105,6 +112,28 @@ class Settings(BaseModel):
         "Monthly budgets in USD by workspace name or ID, warned about when exceeded: a [budgets] table in the "
         "config file, or 'Production=2500,Research=800' in the environment. Default none.",
     )
+    stale_after_days: int = setting(
+        2, "USAGE_PIPELINE_STALE_AFTER_DAYS",
+        "A report's data is stale (its freshness check fails and the stale-data alert goes out) when its newest "
+        "loaded UTC day is more than this many days before today (default 2).", ge=0, le=366,
+    )
+    alert_webhook_url: str = setting(
+        "", "USAGE_PIPELINE_ALERT_WEBHOOK_URL",
+        "Slack-compatible incoming webhook the alerts are posted to (JSON {\"text\": ...}). Environment only: "
+        "never in the config file, never printed. Default none.",
+        repr=False, exclude=True,
+    )
+    smtp_host: str = setting("", "USAGE_PIPELINE_SMTP_HOST", "SMTP server the alert emails go through (STARTTLS "
+                             "required). Default none: no email.")
+    smtp_port: int = setting(587, "USAGE_PIPELINE_SMTP_PORT", "SMTP port (default 587).", ge=1, le=65535)
+    smtp_user: str = setting("", "USAGE_PIPELINE_SMTP_USER", "SMTP login; with USAGE_PIPELINE_SMTP_PASSWORD. "
+                             "Default none: no login.")
+    smtp_password: str = setting(
+        "", "USAGE_PIPELINE_SMTP_PASSWORD", "SMTP password. Environment only: never in the config file, never printed.",
+        repr=False, exclude=True,
+    )
+    smtp_from: str = setting("", "USAGE_PIPELINE_SMTP_FROM", "Sender address of the alert emails.")
+    smtp_to: tuple[str, ...] = setting((), "USAGE_PIPELINE_SMTP_TO", "Recipients of the alert emails, comma-separated.")
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, config_file: str | Path | None = None) -> Settings:
@@ -184,6 +213,12 @@ class Settings(BaseModel):
             raise ValueError(f"is not a bucket width; use one of {', '.join(BUCKET_WIDTHS)}")
         return value
 
+    @field_validator("smtp_to", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: Any) -> tuple[str, ...]:
+        addresses = value.split(",") if isinstance(value, str) else value
+        return tuple(str(address).strip() for address in addresses if str(address).strip())
+
     @field_validator("budgets", mode="before")
     @classmethod
     def _budgets(cls, value: Any) -> tuple[tuple[str, Decimal], ...]:
@@ -206,6 +241,8 @@ def _as_setting(name: str, info: FieldInfo) -> Setting:
 
 # Every knob as the CLI epilog and the README list it, read off the model.
 SETTINGS: dict[str, Setting] = {name: _as_setting(name, info) for name, info in Settings.model_fields.items()}
+# Secrets besides the admin keys: read from the environment only, never shown.
+ENVIRONMENT_ONLY = {"alert_webhook_url", "smtp_password"}
 _COMPARISONS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
@@ -216,8 +253,8 @@ def _config_error(exc: ValidationError, raw: Mapping[str, object]) -> ConfigErro
     if name not in SETTINGS:
         return ConfigError(f"unknown setting {name!r}; known: {', '.join(SETTINGS)}")
     text = str(raw.get(name, "")).strip()
-    shown = "<redacted>" if name == "admin_keys" or "@" in text else repr(text)
     info = Settings.model_fields[name]
+    shown = "<redacted>" if not info.repr or "@" in text else repr(text)
     if error["type"] == "value_error":
         problem = str(error["ctx"]["error"])
     elif info.annotation in (int, float):
@@ -250,6 +287,8 @@ def _read_config_file(path: Path) -> dict[str, object]:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(by_key))}")
     if "admin_key" in document:
         raise ConfigError(f"{path}: admin keys belong in the ANTHROPIC_ADMIN_KEY environment variable, not in a file")
+    for key in sorted(set(document) & ENVIRONMENT_ONLY):
+        raise ConfigError(f"{path}: {key} is a secret; set {SETTINGS[key].env} in the environment, not in a file")
     return {by_key[key]: value for key, value in document.items()}
 
 

@@ -1,4 +1,5 @@
-"""The short printed summary after a demo: spend per workspace and top API keys, from the marts."""
+"""The short printed summary after a demo: spend per workspace, top API keys and list versus billed
+per model, from the marts."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pipelines.query import run_query, write_result
 SUMMARY_QUERIES = {
     "Billed spend per workspace (USD)": "summary/spend_by_workspace.sql",
     "Top API keys by tokens": "summary/top_api_keys.sql",
+    "List versus billed per model, Analytics API days (USD)": "summary/list_vs_billed.sql",
 }
 
 

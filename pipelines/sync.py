@@ -10,10 +10,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import dagster as dg
 
 from pipelines.defs.assets import entity_snapshots, report_assets
+from pipelines.defs.freshness import raw_freshness_checks
 from pipelines.defs.jobs import END_OF_RUN, lookback_range, partition_range_tags
 from pipelines.defs.resources import resources_from_settings
 from pipelines.memory import cap_malloc_arenas
@@ -55,6 +57,7 @@ def run_sync(
     marts: bool = True,
     wait_seconds: float | None = None,
     on_wait: Callable[[str], None] | None = None,
+    dagster_home: str | Path | None = None,
 ) -> list[dg.ExecuteInProcessResult]:
     """Snapshot the entities, materialize the report partitions of the range in one run, then
     rebuild the marts, run their checks (failed checks are logged as warnings, not raised) and
@@ -63,18 +66,22 @@ def run_sync(
     The whole sync holds the warehouse's writer lock, so a second sync waits for it (at most
     `wait_seconds`, default WRITER_LOCK_TIMEOUT_SECONDS, calling `on_wait(holder)` once) instead of
     interleaving its steps.
+    Runs are recorded in the Dagster instance at `dagster_home` (default: DAGSTER_HOME, else a
+    throwaway instance; the CLI passes the project's, see `pipelines.dagster_home`).
     Admin keys are read from ANTHROPIC_ADMIN_KEY when the run starts (never from Dagster config).
     Raises the underlying error (AdminApiError, WindowLoadError, ...) when a step fails.
     """
     selected_reports = {report.name for report in reports_named(reports)}
     cap_malloc_arenas()
     with writer_lock(settings.warehouse_path, timeout_seconds=wait_seconds, on_wait=on_wait):
-        return _run(settings, sync_range, selected_reports, entities, marts)
+        home = dagster_home or os.environ.get("DAGSTER_HOME")
+        with dg.DagsterInstance.from_config(str(home)) if home else dg.DagsterInstance.ephemeral() as instance:
+            return _run(settings, sync_range, selected_reports, entities, marts, instance)
 
 
-def _run(settings: Settings, sync_range: SyncRange, reports: set[str], entities: bool, marts: bool):
+def _run(settings: Settings, sync_range: SyncRange, reports: set[str], entities: bool, marts: bool,
+         instance: dg.DagsterInstance):
     resources = resources_from_settings(settings)
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     # Dagster's console logger stays quiet: progress comes from the `pipelines.progress` logger
     # and errors are raised to the caller; the run's event log keeps everything.
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -86,7 +93,8 @@ def _run(settings: Settings, sync_range: SyncRange, reports: set[str], entities:
     mart_steps = END_OF_RUN if marts else []
     if selected:
         tags = partition_range_tags(sync_range.first_day, sync_range.last_day)
-        results.append(_materialize([*selected, *mart_steps], resources, instance, run_config, tags))
+        checks = [raw_freshness_checks]  # of the selected reports only: Dagster subsets the multi-check
+        results.append(_materialize([*selected, *checks, *mart_steps], resources, instance, run_config, tags))
     elif mart_steps:
         results.append(_materialize(mart_steps, resources, instance, run_config, tags={}))
     return results

@@ -40,7 +40,7 @@ def start_sync_process(simulator, path: Path) -> subprocess.Popen:
         "USAGE_PIPELINE_START_DATE": "2026-01-01",
         "USAGE_PIPELINE_REQUESTS_PER_MINUTE": "0",
     }
-    command = [sys.executable, "-m", "pipelines.cli", "sync", "--start", FIRST.isoformat(), "--end", LAST.isoformat()]
+    command = [sys.executable, "-m", "pipelines.cli", "sync", "--verbose", "--start", FIRST.isoformat(), "--end", LAST.isoformat()]
     return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
 
 

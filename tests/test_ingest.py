@@ -183,7 +183,8 @@ def test_definitions_load_with_grouped_described_assets_and_schedules(settings):
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys() if key.path[0] == "raw"}
     assert keys == {
-        "raw/messages_usage", "raw/cost_report", "raw/claude_code_usage", "raw/organization", "raw/users",
+        "raw/analytics_usage", "raw/analytics_cost", "raw/messages_usage", "raw/cost_report", "raw/claude_code_usage",
+        "raw/organization", "raw/users",
         "raw/invites", "raw/workspaces", "raw/workspace_members", "raw/api_keys",
     }
     for key in graph.get_all_asset_keys():

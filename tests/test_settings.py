@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.settings import BUCKET_WIDTHS, DEFAULT_BUCKET_WIDTH, SETTINGS, ConfigError, Settings
+from pipelines.settings import BUCKET_WIDTHS, DEFAULT_BUCKET_WIDTH, ENVIRONMENT_ONLY, SETTINGS, ConfigError, Settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 KEY = "sk-ant-admin01-CANARY-settings-not-a-real-key"
@@ -28,6 +28,7 @@ SAMPLES = {
     "parquet_dir": ("/srv/parquet", '"/srv/parquet"', "/srv/parquet"),
     "start_date": ("2026-01-01", "2026-01-01", date(2026, 1, 1)),
     "bucket_width": ("1d", '"1d"', "1d"),
+    "source": ("legacy", '"legacy"', "legacy"),
     "group_by_speed": ("yes", "true", True),
     "lookback_days": (" 7 ", "7", 7),
     "claude_code_lookback_days": ("366", "366", 366),
@@ -35,6 +36,14 @@ SAMPLES = {
     "request_burst": ("10000", "10000", 10000),
     "timeout_seconds": ("3600", "3600", 3600.0),
     "budgets": ("Production=2500, wrkspc_01=0.10", None, (("Production", Decimal("2500")), ("wrkspc_01", Decimal("0.10")))),
+    "stale_after_days": (" 3 ", "3", 3),
+    "alert_webhook_url": ("http://127.0.0.1:9/hook", None, "http://127.0.0.1:9/hook"),
+    "smtp_host": ("smtp.example.test", '"smtp.example.test"', "smtp.example.test"),
+    "smtp_port": ("2525", "2525", 2525),
+    "smtp_user": ("alerts", '"alerts"', "alerts"),
+    "smtp_password": ("s3cret", None, "s3cret"),
+    "smtp_from": ("pipeline@example.test", '"pipeline@example.test"', "pipeline@example.test"),
+    "smtp_to": ("a@example.test, b@example.test", None, ("a@example.test", "b@example.test")),
 }
 
 
@@ -210,5 +219,14 @@ def test_readme_table_lists_every_setting_with_its_variable_and_config_key():
     documented = {env: key.strip() for env, key in rows}
     for name, setting in SETTINGS.items():
         assert setting.env in documented, setting.env
-        expected = "(environment only)" if name == "admin_keys" else f"`{setting.key}`"
+        expected = "(environment only)" if name in {"admin_keys", *ENVIRONMENT_ONLY} else f"`{setting.key}`"
         assert documented[setting.env].startswith(expected), (setting.env, documented[setting.env])
+
+
+def test_alert_secrets_are_refused_in_the_config_file_and_never_shown(tmp_path):
+    config = tmp_path / "usage-pipeline.toml"
+    config.write_text('alert_webhook_url = "https://hooks.example.test/services/T0/B0/secret-in-a-file"\n')
+    with pytest.raises(ConfigError, match="USAGE_PIPELINE_ALERT_WEBHOOK_URL in the environment") as error:
+        Settings.load(environ={}, config_file=config)
+    assert "secret-in-a-file" not in str(error.value)
+    assert "s3cret" not in repr(Settings.from_mapping({"smtp_password": "s3cret"}))

@@ -109,14 +109,13 @@ class AdminApiClient:
         self._api_key = api_key
         self._retry = retry
         self._budget = budget
+        self._beta = tuple(beta)
         headers = {
             "x-api-key": api_key,
             "anthropic-version": API_VERSION,
             "user-agent": USER_AGENT,
             "accept": "application/json",
         }
-        if beta:
-            headers["anthropic-beta"] = ",".join(beta)
         self._http = httpx.Client(
             base_url=base_url,
             headers=headers,
@@ -141,18 +140,21 @@ class AdminApiClient:
     def close(self) -> None:
         self._http.close()
 
-    def get(self, path: str, params: Sequence[tuple[str, str]] = ()) -> ApiResponse:
+    def get(self, path: str, params: Sequence[tuple[str, str]] = (), *, beta: Sequence[str] = ()) -> ApiResponse:
         """GET `path` (e.g. "/v1/organizations/me") under the retry policy.
 
         `params` is a list of pairs so bracketed arrays repeat: [("group_by[]", "model"), ...].
+        `beta` adds beta names to the client's own for this request (an endpoint that needs one).
         Returns only 2xx JSON responses; everything else raises an AdminApiError subclass.
         """
         if not path.startswith("/") or path.startswith("//"):
             raise ValueError(f"path must be an absolute path on the API host, got {path!r}")
         query = list(params)
+        betas = tuple(dict.fromkeys((*self._beta, *beta)))
+        headers = {"anthropic-beta": ",".join(betas)} if betas else {}
         try:
             response = self._retry.run(
-                send=lambda: self._send(path, query),
+                send=lambda: self._send(path, query, headers),
                 on_retry=lambda outcome, attempt, wait: self._note_retry(path, outcome, attempt, wait),
             )
         except httpx.TransportError as exc:
@@ -183,14 +185,14 @@ class AdminApiClient:
             )
         return ApiResponse(response.status_code, content, request_id, path)
 
-    def _send(self, path: str, query: list[tuple[str, str]]) -> httpx.Response:
+    def _send(self, path: str, query: list[tuple[str, str]], headers: dict[str, str]) -> httpx.Response:
         """One attempt: wait for the budget, send, read the body within the deadline and the size cap, count."""
         if self._budget is not None:
             self.stats.seconds_waiting_for_budget += self._budget.acquire()
         self.stats.requests += 1
         started = time.monotonic()
         try:
-            with self._http.stream("GET", path, params=query) as streamed:
+            with self._http.stream("GET", path, params=query, headers=headers) as streamed:
                 body = self._body(streamed, path, started + self.limits.deadline_seconds)
         except httpx.TimeoutException as exc:  # a wait the deadline cut short is the deadline, not a retry
             if time.monotonic() - started >= self.limits.deadline_seconds:
@@ -209,9 +211,9 @@ class AdminApiClient:
         # that only Python's cyclic collector breaks, seconds later, so page bodies would pile up: README,
         # Performance, "Why these settings"), and the body is freed as soon as its page is parsed. The
         # body is already decoded, so its content-encoding goes.
-        headers = httpx.Headers([(name, value) for name, value in streamed.headers.multi_items()
-                                 if name.lower() != "content-encoding"])
-        return httpx.Response(streamed.status_code, headers=headers, content=body, request=streamed.request)
+        received = httpx.Headers([(name, value) for name, value in streamed.headers.multi_items()
+                                  if name.lower() != "content-encoding"])
+        return httpx.Response(streamed.status_code, headers=received, content=body, request=streamed.request)
 
     def _body(self, streamed: httpx.Response, path: str, deadline: float) -> bytes:
         """The decoded body, read as it arrives; stops at the size cap and at the deadline."""

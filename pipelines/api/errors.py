@@ -23,6 +23,7 @@ class AdminApiError(Exception):
         error_type: str | None = None,
         request_id: str | None = None,
         endpoint: str | None = None,
+        error_code: str | None = None,
     ) -> None:
         message = " ".join(message.split())  # one line, even for multi-line bodies or reasons
         if self.hint:
@@ -33,6 +34,7 @@ class AdminApiError(Exception):
         self.error_type = error_type
         self.request_id = request_id
         self.endpoint = endpoint
+        self.error_code = error_code  # the API's `error.details.error_code`, where it sends one
 
     def __str__(self) -> str:
         where = " ".join(
@@ -133,7 +135,7 @@ def error_from_response(status: int, headers: Mapping[str, str], body: bytes, en
 
     Tolerates any body: unknown `error.type` values are kept as they are, non-JSON bodies are summarised.
     """
-    error_type, message, body_request_id = _parse_error_body(body)
+    error_type, message, body_request_id, error_code = _parse_error_body(body)
     if status == 429:
         error_class: type[AdminApiError] = SpendCapError if is_spend_cap(status, headers) else RateLimitError
     elif status >= 500:
@@ -146,6 +148,7 @@ def error_from_response(status: int, headers: Mapping[str, str], body: bytes, en
         error_type=error_type,
         request_id=headers.get("request-id") or body_request_id,
         endpoint=endpoint,
+        error_code=error_code,
     )
 
 
@@ -157,20 +160,24 @@ def summarize_body(body: bytes, limit: int = 200) -> str:
     return repr(text[:limit] + ("..." if len(text) > limit else ""))
 
 
-def _parse_error_body(body: bytes) -> tuple[str | None, str | None, str | None]:
-    """(error.type, error.message, request_id) of an error body, each None when absent or not a string."""
+def _parse_error_body(body: bytes) -> tuple[str | None, str | None, str | None, str | None]:
+    """(error.type, error.message, request_id, error.details.error_code) of an error body, each None
+    when absent or not a string."""
     try:
         document = json.loads(body)
     except ValueError:
-        return None, None, None
+        return None, None, None, None
     if not isinstance(document, dict):
-        return None, None, None
+        return None, None, None, None
     error = document.get("error")
     error = error if isinstance(error, dict) else {}
+    details = error.get("details")
+    details = details if isinstance(details, dict) else {}
     return (
         _string_or_none(error.get("type")),
         _string_or_none(error.get("message")),
         _string_or_none(document.get("request_id")),
+        _string_or_none(details.get("error_code")),
     )
 
 

@@ -76,10 +76,12 @@ def iter_report_pages(
     params: Sequence[tuple[str, str]],
     decode: Callable[[bytes], NextPagedT],
     *,
+    beta: Sequence[str] = (),
     max_pages: int = 10_000,
 ) -> Iterator[NextPagedT]:
-    """Yield every decoded page of a report endpoint, sending `page=<next_page>` after the first."""
-    return _walk_pages(client, path, _own_params(params, "page"), decode, "page", "next_page", max_pages)
+    """Yield every decoded page of a report endpoint, sending `page=<next_page>` after the first
+    (and the endpoint's `beta` headers on every page)."""
+    return _walk_pages(client, path, _own_params(params, "page"), decode, "page", "next_page", max_pages, beta)
 
 
 def iter_list_pages(
@@ -95,7 +97,7 @@ def iter_list_pages(
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
     fixed_params = (*_own_params(params, "after_id", "before_id", "limit"), ("limit", str(limit)))
-    return _walk_pages(client, path, fixed_params, decode, "after_id", "last_id", max_pages)
+    return _walk_pages(client, path, fixed_params, decode, "after_id", "last_id", max_pages, ())
 
 
 def decode_report_envelope(body: bytes) -> JsonReportPage:
@@ -135,6 +137,7 @@ def _walk_pages(
     cursor_param: str,
     cursor_field: str,
     max_pages: int,
+    beta: Sequence[str],
 ) -> Iterator[PageT]:
     """The one pagination loop: fetch, decode, check the cursor moves on, yield, repeat."""
     used_cursors: set[str] = set()
@@ -143,7 +146,7 @@ def _walk_pages(
     deadline = time.monotonic() + client.limits.pages_deadline_seconds
     while True:
         page_params = fixed_params if cursor is None else (*fixed_params, (cursor_param, cursor))
-        response = client.get(path, page_params)
+        response = client.get(path, page_params, beta=beta)
         page, has_more = _decode(decode, response)
         response = replace(response, content=b"")  # parsed: the body goes before the next one comes
         pages += 1

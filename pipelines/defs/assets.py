@@ -45,7 +45,9 @@ def report_asset(report: ReportSpec, partitions_def: dg.PartitionsDefinition) ->
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"duckdb", "polars"},
         pool="warehouse_writer",
-        metadata={"table": report.table, "tables": ", ".join(report.tables)},
+        metadata={"table": report.table, "tables": ", ".join(report.tables), "source": report.source or "any"},
+        # a legacy report runs after the Analytics API report that replaces it, to know whether it fell back
+        deps=[dg.AssetKey(["raw", report.replaced_by])] if report.replaced_by else None,
     )
     def _report_asset(context: dg.AssetExecutionContext, settings: SettingsResource) -> dg.MaterializeResult:
         window = context.partition_time_window
@@ -53,7 +55,7 @@ def report_asset(report: ReportSpec, partitions_def: dg.PartitionsDefinition) ->
         with admin_api_clients(settings) as clients, writing_step(settings):
             result = ingest_report(
                 report, clients, settings.warehouse_path, first_day, last_day, report.options(settings),
-                run_id=context.run.run_id, progress=progress_of(context),
+                source=settings.source, run_id=context.run.run_id, progress=progress_of(context),
             )
         for warning in result.warnings:
             context.log.warning(f"schema drift in {report.table}: {warning}")

@@ -16,7 +16,9 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from pipelines.defs.alerting import alert_after_run, alert_on_failed_run
 from pipelines.defs.assets import entity_snapshots, report_assets
+from pipelines.defs.freshness import raw_freshness_checks
 from pipelines.defs.marts import marts
 from pipelines.defs.resources import resources_from_settings
 from pipelines.defs.serving import serving_snapshot
@@ -80,8 +82,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     jobs.append(dg.define_asset_job("build_marts", selection=END_OF_RUN))
     return dg.Definitions(
         assets=[*reports.values(), entity_snapshots, *END_OF_RUN],
+        asset_checks=[raw_freshness_checks],
         jobs=jobs,
         schedules=schedules,
+        sensors=[alert_on_failed_run, alert_after_run],  # stopped until turned on, like the schedules
         resources=resources_from_settings(settings),
     )
 

@@ -17,11 +17,11 @@ import dagster as dg
 
 from pipelines.api import AdminApiClient, RequestBudget
 from pipelines.pending_settings import pending_setting, request_limits
+from pipelines.progress import Progress, WindowsDone
 from pipelines.settings import SETTINGS, ConfigError, Settings
 from pipelines.warehouse import restrict_new_files, writer_lock
 
 ADMIN_KEY_ENV = "ANTHROPIC_ADMIN_KEY"
-FAST_MODE_BETA = "fast-mode-2026-02-01"  # the beta header that lets messages usage group by speed
 
 # Progress lines go to the run's event log and to this logger, which the CLI prints.
 PROGRESS_LOGGER = logging.getLogger("pipelines.progress")
@@ -46,7 +46,6 @@ def admin_api_clients(settings: Settings) -> Iterator[list[AdminApiClient]]:
                 AdminApiClient(
                     key,
                     settings.base_url,
-                    beta=(FAST_MODE_BETA,) if settings.group_by_speed else (),
                     timeout_seconds=settings.timeout_seconds,
                     budget=RequestBudget(settings.requests_per_minute, settings.request_burst),
                     limits=request_limits(settings),
@@ -67,11 +66,13 @@ def writing_step(settings: Settings) -> Iterator[None]:
         yield
 
 
-def progress_of(context: dg.AssetExecutionContext):
-    """A progress callback that writes to the run's event log and to the CLI's logger."""
+def progress_of(context: dg.AssetExecutionContext) -> Progress:
+    """A progress callback that writes to the run's event log and to the CLI's logger (which
+    receives a `WindowsDone` whole, as the record's `progress` attribute, to draw its display)."""
 
-    def progress(message: str) -> None:
+    def progress(event: str | WindowsDone) -> None:
+        message = event if isinstance(event, str) else event.line
         context.log.info(message)
-        PROGRESS_LOGGER.info(message)
+        PROGRESS_LOGGER.info(message, extra={"progress": event})
 
     return progress

@@ -12,7 +12,13 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.api import AdminApiClient, MalformedResponseError, NotFoundError, iter_list_pages
+from pipelines.api import (
+    AdminApiClient,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    iter_list_pages,
+)
 from pipelines.normalize import (
     MalformedPage,
     SchemaDrift,
@@ -66,6 +72,9 @@ class EntitySnapshot:
     tables: dict[str, pl.DataFrame]
     drift: SchemaDrift
     requests: int
+    skipped: tuple[str, ...] = ()
+    """Tables the key may not list (403, e.g. a Claude Enterprise `read:analytics` key): not snapshotted,
+    so their history is kept as it was."""
 
 
 def fetch_organization(client: AdminApiClient) -> pl.DataFrame:
@@ -79,33 +88,44 @@ def fetch_organization(client: AdminApiClient) -> pl.DataFrame:
 
 
 def fetch_entity_snapshot(client: AdminApiClient, organization: pl.DataFrame) -> EntitySnapshot:
-    """Users, invites, workspaces (archived too), their members and API keys, all pages."""
+    """Users, invites, workspaces (archived too), their members and API keys, all pages; the lists
+    the key may not read (403) are skipped."""
     requests_before = client.stats.requests
-    drift = SchemaDrift()
+    drift, skipped = SchemaDrift(), []
     tables = {"raw.organization": organization}
     for entity in (USERS, INVITES, WORKSPACES, API_KEYS):
-        tables[entity.table], page_drift = _fetch_list(client, entity.path, entity.params, entity.decode)
+        try:
+            tables[entity.table], page_drift = _fetch_list(client, entity.path, entity.params, entity.decode)
+        except PermissionDeniedError:
+            skipped.append(entity.table)
+            continue
         drift = drift + page_drift
     member_frames = []
-    for workspace_id in tables[WORKSPACES.table].get_column("id").to_list():
-        try:
-            members, page_drift = _fetch_list(
-                client, f"/v1/organizations/workspaces/{workspace_id}/members", (), decode_workspace_members_page
-            )
-        except NotFoundError:
-            continue  # an archived workspace may no longer list members; its history is kept
-        member_frames.append(members)
-        drift = drift + page_drift
-    if member_frames:
-        tables[WORKSPACE_MEMBERS_TABLE] = pl.concat(member_frames)
-    else:
-        tables[WORKSPACE_MEMBERS_TABLE] = decode_workspace_members_page(b'{"data":[],"has_more":false,"first_id":null,"last_id":null}').rows
+    workspace_ids = tables[WORKSPACES.table].get_column("id").to_list() if WORKSPACES.table in tables else []
+    try:
+        for workspace_id in workspace_ids:
+            try:
+                members, page_drift = _fetch_list(
+                    client, f"/v1/organizations/workspaces/{workspace_id}/members", (), decode_workspace_members_page
+                )
+            except NotFoundError:
+                continue  # an archived workspace may no longer list members; its history is kept
+            member_frames.append(members)
+            drift = drift + page_drift
+    except PermissionDeniedError:
+        skipped.append(WORKSPACE_MEMBERS_TABLE)
+    if WORKSPACES.table not in tables:
+        skipped.append(WORKSPACE_MEMBERS_TABLE)
+    elif WORKSPACE_MEMBERS_TABLE not in skipped:
+        tables[WORKSPACE_MEMBERS_TABLE] = pl.concat(member_frames) if member_frames else decode_workspace_members_page(
+            b'{"data":[],"has_more":false,"first_id":null,"last_id":null}').rows
     return EntitySnapshot(
         organization_id=organization.item(0, "id"),
         organization_name=organization.item(0, "name"),
         tables=tables,
         drift=drift,
         requests=client.stats.requests - requests_before,
+        skipped=tuple(skipped),
     )
 
 

@@ -39,6 +39,7 @@ class WindowLoad:
     requests: int
     schema_warnings: tuple[str, ...] = field(default=())
     run_id: str | None = None
+    source: str | None = None  # 'analytics' | 'legacy' | None, recorded per day in the load log
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ def replace_window(con: duckdb.DuckDBPyConnection, load: WindowLoad, loaded_at: 
                 "pages": load.pages,
                 "requests": load.requests,
                 "schema_warnings": "; ".join(load.schema_warnings) or None,
+                "source": load.source,
             },
         )
         logged = con.execute(

@@ -1,10 +1,13 @@
-"""The bucketed report page shared by the messages-usage and cost reports.
+"""The report page shared by every bucketed report: the legacy messages-usage and cost reports
+and the Usage and Cost Analytics API.
 
-A page is `{data: [{starting_at, ending_at, results: [row, ...]}], has_more, next_page}`.
-`read_report` turns it into one frame row per result, with the bucket bounds as UTC
-timestamps, in ONE polars parse of the bytes against a fixed schema (the fastest way: no
-schema inference, no Python object per row). A fixed schema coerces silently, though (`1.5` and
-`true` read as 1 into Int64, numbers read as text into String, unknown keys vanish), so regex
+A legacy page is `{data: [{starting_at, ending_at, results: [row, ...]}], has_more, next_page}`;
+an Analytics API page is flat, `{data: [{starting_at, ending_at, <row fields>}], has_more,
+next_page, data_refreshed_at}` (`ReportFormat.flat`). `read_report` turns either into one frame
+row per result, with the bucket bounds as UTC timestamps, in ONE polars parse of the bytes
+against a fixed schema (the fastest way: no schema inference, no Python object per row). A fixed
+schema coerces silently, though (`1.5` and `true` read as 1 into Int64, numbers read as text into
+String, unknown keys vanish), so regex
 scans of the same text guard it, all in one polars query (Rust regex engine, scans in
 parallel) that runs in polars' threads while this thread parses the page:
 - each measure key must hold a literal of the right kind (a non-negative integer, a string);
@@ -41,16 +44,28 @@ class ReportFormat:
     """Keys whose values must be string literals (money travels as decimal text)."""
     documented: frozenset[str] = frozenset()
     """Documented result fields without a column: kept in `extras`, not drift."""
+    flat: bool = False
+    """Rows are `data[]` itself, each with its own bounds (Analytics API), not `data[].results[]`."""
 
     @property
     def page_schema(self) -> dict[str, pl.DataType]:
-        bucket = pl.Struct({"starting_at": pl.String, "ending_at": pl.String, "results": pl.List(self.result)})
+        bounds = {"starting_at": pl.String, "ending_at": pl.String}
+        if self.flat:
+            row = pl.Struct({**bounds, **{field.name: field.dtype for field in self.result.fields}})
+            return {"data": pl.List(row), "has_more": pl.Boolean, "next_page": pl.String, "data_refreshed_at": pl.String}
+        bucket = pl.Struct({**bounds, "results": pl.List(self.result)})
         return {"data": pl.List(bucket), "has_more": pl.Boolean, "next_page": pl.String}
+
+    @property
+    def rows_path(self) -> str:
+        """Where rows sit in a page, as drift paths name them."""
+        return "data[]" if self.flat else "data[].results[]"
 
 
 def read_report(body: bytes, report: ReportFormat) -> ReportPage:
     """One row per result: `bucket_start`, `bucket_end`, the result's top-level fields
-    (nested objects stay structs) and `extras`. Empty buckets give no rows."""
+    (nested objects stay structs), `extras`, and for flat pages `data_refreshed_at`.
+    Empty buckets give no rows."""
     try:
         text = body.decode()
     except UnicodeDecodeError as error:
@@ -80,22 +95,23 @@ def read_report(body: bytes, report: ReportFormat) -> ReportPage:
     if page["data"].null_count():  # (indexing [0] would build the whole list in Python)
         raise MalformedPage("data is missing or null")
     buckets = page.select(pl.col("data").explode()).unnest("data")
-    require_values(buckets, ["starting_at", "ending_at", "results"], "bucket")
-    buckets = parse_timestamps(buckets, "starting_at", "ending_at")
-    rows = (
-        buckets.select(
-            pl.col("starting_at").alias("bucket_start"), pl.col("ending_at").alias("bucket_end"), "results"
-        )
-        .explode("results")
-        .unnest("results")
+    require_values(buckets, ["starting_at", "ending_at", *([] if report.flat else ["results"])], "bucket")
+    buckets = parse_timestamps(buckets, "starting_at", "ending_at").rename(
+        {"starting_at": "bucket_start", "ending_at": "bucket_end"}
     )
+    if report.flat:
+        refreshed = parse_timestamps(page.select("data_refreshed_at"), "data_refreshed_at")["data_refreshed_at"][0]
+        rows = buckets.with_columns(data_refreshed_at=pl.lit(refreshed, pl.Datetime("us", "UTC")))
+    else:
+        rows = buckets.select("bucket_start", "bucket_end", "results").explode("results").unnest("results")
 
     if screen["key_ends"] == screen["known_keys"]:
         return ReportPage(rows.with_columns(extras=pl.lit(None, pl.String)), has_more, next_page, SchemaDrift())
     parsed = parse_json(body)
-    results = [row for bucket in parsed["data"] for row in bucket["results"]]
+    results = parsed["data"] if report.flat else [row for bucket in parsed["data"] for row in bucket["results"]]
+    row_shape = _shape(report.result) | ({"starting_at": None, "ending_at": None} if report.flat else {})
     drift, extras = drift_and_extras(
-        parsed, page_shape, results, _shape(report.result), (f"data[].results[].{name}" for name in report.documented)
+        parsed, page_shape, results, row_shape, (f"{report.rows_path}.{name}" for name in report.documented)
     )
     rows = rows.with_columns(pl.Series("extras", extras, dtype=pl.String))
     return ReportPage(rows, has_more, next_page, drift)

@@ -12,6 +12,8 @@ from pipelines.reports.spec import FetchedWindow, ReportSpec
 from pipelines.settings import ConfigError
 
 REPORT_PACKAGES = (
+    "analytics_usage",
+    "analytics_cost",
     "messages_usage",
     "cost_report",
     "claude_code_usage",

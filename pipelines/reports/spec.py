@@ -68,6 +68,12 @@ class ReportSpec(Generic[OptionsT]):
     """The report's typed request options, from the settings."""
     job: str = "ingest_usage_and_cost"
     """The daily job (and schedule) that loads it: see `pipelines/defs/jobs.py`."""
+    source: str | None = None
+    """'analytics' or 'legacy' for the reports the source setting chooses between (see
+    `pipelines/sources.py`); None for a report loaded whatever the setting."""
+    replaced_by: str | None = None
+    """A legacy report: the Analytics API report that loads its days instead. It runs first in a
+    run, so that its fallback to this report is known."""
 
     @property
     def table(self) -> str:

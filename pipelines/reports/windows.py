@@ -37,12 +37,14 @@ def fetch_window(
     start: datetime,
     end: datetime,
     frames_of_page: Callable[[Any], dict[str, pl.DataFrame]],
+    *,
+    beta: Sequence[str] = (),
 ) -> FetchedWindow:
     """Walk every page of one request window and stack its frames per table."""
     requests_before = client.stats.requests
     frames: dict[str, list[pl.DataFrame]] = {}
     drift, pages = SchemaDrift(), 0
-    for page in iter_report_pages(client, path, params, decode):
+    for page in iter_report_pages(client, path, params, decode, beta=beta):
         for table, frame in frames_of_page(page).items():
             frames.setdefault(table, []).append(frame)
         drift, pages = drift + page.drift, pages + 1
@@ -55,13 +57,17 @@ def rows_of(table: str) -> Callable[[Any], dict[str, pl.DataFrame]]:
     return lambda page: {table: page.rows}
 
 
-def bucket_params(start: datetime, end: datetime, bucket_width: str, limit: int) -> list[tuple[str, str]]:
-    """The query of a bucketed report over [start, end): RFC 3339 bounds, width and page size."""
+def bucket_params(
+    start: datetime, end: datetime, bucket_width: str, limit: int, group_by: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """The query of a legacy bucketed report over [start, end): RFC 3339 bounds, width, page size
+    (in buckets) and the dimensions to group by."""
     return [
         ("starting_at", rfc3339(start)),
         ("ending_at", rfc3339(end)),
         ("bucket_width", bucket_width),
         ("limit", str(limit)),
+        *(("group_by[]", dimension) for dimension in group_by),
     ]
 
 

@@ -1,5 +1,5 @@
--- The FOCUS export's BilledCost (original rows plus corrections) adds up to the cost report (the
--- bill) for every charge day exactly. Lists the days where it does not.
+-- The FOCUS export's BilledCost (original rows plus corrections) adds up to the bill of the day's
+-- source (intermediate.int_daily_bill) for every charge day exactly. Lists the days where it does not.
 -- Asset: marts.focus_costs
 -- Severity: ERROR
 -- Incremental: date

@@ -1,5 +1,5 @@
--- Users plus unattributed rows equal the billed total of each day and workspace exactly. Lists the
--- days and workspaces where they do not.
+-- Users plus unattributed rows equal the billed total of each day and workspace exactly, on the
+-- days of either bill source. Lists the days and workspaces where they do not.
 -- Asset: marts.user_daily_cost
 -- Severity: ERROR
 -- Incremental: date

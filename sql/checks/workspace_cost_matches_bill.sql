@@ -1,5 +1,5 @@
--- The workspace costs of each day add up to the cost report (the bill) exactly. Lists the days
--- where they do not.
+-- The workspace costs of each day add up to the bill of the day's source (the cost report or the
+-- Analytics API, intermediate.int_daily_bill) exactly. Lists the days where they do not.
 -- Asset: marts.workspace_daily_cost
 -- Severity: ERROR
 -- Incremental: date

@@ -1,6 +1,7 @@
--- The bill per cell: cost-report line items summed to (day, workspace, cost type, model, token type,
--- tier, context window, geo), the finest grain usage can be matched on. Non-token costs (web search,
--- code execution, session usage) have no model or token type. The default workspace under its real ID.
+-- The bill per cell on the days whose bill comes from the cost report (intermediate.int_bill_sources):
+-- its line items summed to (day, workspace, cost type, model, token type, tier, context window, geo),
+-- the finest grain usage can be matched on. Non-token costs (web search, code execution, session
+-- usage) have no model or token type. The default workspace under its real ID.
 -- Grain: organization_id, date, workspace_id, cost_type, model, token_type, service_tier, context_window, inference_geo
 -- Incremental: date
 CREATE OR REPLACE TABLE intermediate.int_billed_cost_cells AS
@@ -12,5 +13,7 @@ SELECT
     string_agg(DISTINCT c.description, '; ' ORDER BY c.description) AS description,
     sum(c.amount_usd)                                           AS cost_usd
 FROM raw.cost_report AS c
-LEFT JOIN intermediate.int_default_workspaces AS d USING (organization_id)
+JOIN intermediate.int_bill_sources AS s
+    ON s.organization_id = c.organization_id AND s.date = CAST(c.bucket_start AS DATE) AND s.source = 'legacy'
+LEFT JOIN intermediate.int_default_workspaces AS d ON d.organization_id = c.organization_id
 GROUP BY ALL

@@ -38,5 +38,6 @@ SELECT $organization_id AS organization_id,
        p.partition_date IS NOT NULL
            AND (c.rows IS DISTINCT FROM p.rows OR c.tokens IS DISTINCT FROM p.tokens
                 OR c.cost_cents IS DISTINCT FROM p.cost_cents) AS restated,
-       $schema_warnings AS schema_warnings
+       $schema_warnings AS schema_warnings,
+       $source AS source
 FROM current_load AS c LEFT JOIN previous_load AS p USING (partition_date)

@@ -1,6 +1,6 @@
--- The bill of each cell (intermediate.int_billed_cost_cells) spread over the API keys, accounts and
--- service accounts that used tokens of the cell's token type in that cell, in proportion to those
--- tokens, and attributed to a person.
+-- The bill of each cell on the cost-report days (intermediate.int_billed_cost_cells) spread over the
+-- API keys, accounts and service accounts that used tokens of the cell's token type in that cell, in
+-- proportion to those tokens, and attributed to a person. (Analytics API days: marts.actor_daily_cost.)
 --
 -- Exact split (largest remainder): the cell's cost is counted in units of 1e-14 USD (the cost
 -- report's precision); each recipient gets floor(units * tokens / cell_tokens) units, and the units

@@ -1,5 +1,6 @@
--- Billed cost against usage priced at list, per UTC day and workspace, with the difference
--- explained. Identity (exact):
+-- Billed cost against usage priced at list, per UTC day and workspace of the days whose bill comes
+-- from the cost report (on Analytics API days the bill itself has the list cost: see
+-- marts.actor_daily_cost), with the difference explained. Identity (exact):
 --   difference_usd = billed_usd - usage_at_list_usd
 --                  = web_search_usd + code_execution_usd + session_usage_usd
 --                    - priority_tier_usd_estimated + unexplained_usd
@@ -32,6 +33,8 @@ estimated AS (
         coalesce(sum(estimated_list_usd) FILTER (WHERE service_tier = 'priority'), 0) AS priority_tier_usd_estimated,
         coalesce(sum(tokens) FILTER (WHERE list_usd_per_mtok IS NULL), 0)       AS unpriced_tokens
     FROM intermediate.int_usage_priced
+    SEMI JOIN (SELECT organization_id, date FROM intermediate.int_bill_sources WHERE source = 'legacy')
+        USING (organization_id, date)
     GROUP BY ALL
 ),
 

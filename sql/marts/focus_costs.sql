@@ -1,11 +1,14 @@
--- The billed cost as a FinOps FOCUS 1.3 cost-and-usage dataset, one row per allocation of
--- marts.cost_allocation (FOCUS provider-calculated split cost allocation): BilledCost sums to the
--- bill. SubAccount = the workspace (the default workspace under its real ID); Allocated* carry the
--- per-user split (AllocatedResourceId = the user, else the API key, service account or 'console');
--- cost with no usage to split it by (web search, code execution, session usage) has null Allocated*.
+-- The billed cost as a FinOps FOCUS 1.3 cost-and-usage dataset, from each day's bill source: on
+-- cost-report days one row per allocation of marts.cost_allocation (FOCUS provider-calculated split
+-- cost allocation), on Analytics API days one row per row of marts.actor_daily_cost (the provider's
+-- own cost per actor: nothing split, the actor in Tags). BilledCost sums to the bill. SubAccount = the
+-- workspace (the default workspace under its real ID); Allocated* carry the per-user split
+-- (AllocatedResourceId = the user, else the API key, service account or 'console'); cost with no
+-- usage to split it by (web search, code execution, session usage) has null Allocated*.
 -- PricingQuantity and ListUnitPrice come from marts.list_prices: tokens in millions for allocated
--- token charges; for the others the quantity is derived from the bill at the list unit price
--- (rounded to 1e-12). A charge without any list price is expressed in 'USD' units at 1.0.
+-- token charges; for the others the quantity is derived from the list cost where the source has one
+-- (the Analytics API's list_amount, which is then ListCost), else from the bill, at the list unit
+-- price (rounded to 1e-12). A charge without any list price is expressed in 'USD' units at 1.0.
 --
 -- This table is the export ledger, so it keeps state between builds: the rows of a UTC day are
 -- replaced by each build until they have been exported after their billing period (the calendar
@@ -77,7 +80,14 @@ CREATE OR REPLACE TEMP TABLE focus_days AS
 SELECT DISTINCT CAST(date AS TIMESTAMPTZ) AS ChargePeriodStart FROM mart_build_dates;
 
 CREATE OR REPLACE TEMP TABLE focus_current AS
-WITH organizations AS (
+WITH charges AS (
+    SELECT * FROM marts.cost_allocation
+    UNION ALL BY NAME
+    SELECT * EXCLUDE (actor_email, actor_name, federated_provider, api_key_name, discount_usd)
+    FROM marts.actor_daily_cost
+),
+
+organizations AS (
     SELECT organization_id, name AS organization_name FROM raw.organization WHERE is_current
 ),
 
@@ -94,7 +104,7 @@ users AS (
 web_search_day_prices AS (   -- web search is billed per workspace, not per model: the day's list price
     SELECT d.date, max(p.list_usd_per_unit) AS list_usd_per_unit,
            arg_max(p.effective_from, (p.list_usd_per_unit, p.effective_from)) AS effective_from  -- that price's row
-    FROM (SELECT DISTINCT date FROM marts.cost_allocation WHERE cost_type = 'web_search') AS d
+    FROM (SELECT DISTINCT date FROM charges WHERE cost_type = 'web_search') AS d
     JOIN marts.list_prices AS p
         ON p.price_type = 'web_search' AND d.date >= p.effective_from
         AND (p.effective_to IS NULL OR d.date < p.effective_to)
@@ -115,8 +125,7 @@ priced AS (
         coalesce(token_price.consumed_per_pricing_unit, runtime.consumed_per_pricing_unit,
                  CASE WHEN web_search.date IS NOT NULL THEN 1000 END, 1) AS consumed_per_pricing_unit,
         CASE WHEN a.inference_geo IN ('global', 'us') THEN a.inference_geo END AS region
-    FROM (SELECT * FROM marts.cost_allocation
-          WHERE CAST(date AS TIMESTAMPTZ) IN (SELECT ChargePeriodStart FROM focus_days)) AS a
+    FROM (SELECT * FROM charges WHERE CAST(date AS TIMESTAMPTZ) IN (SELECT ChargePeriodStart FROM focus_days)) AS a
     LEFT JOIN marts.list_prices AS token_price
         ON  a.cost_type = 'tokens' AND token_price.price_type = 'tokens'
         AND token_price.model = a.model AND token_price.token_type = a.token_type
@@ -136,8 +145,9 @@ quantified AS (
         coalesce(list_usd_per_unit, 1)                                  AS unit_price,
         CASE
             WHEN allocation_status = 'allocated' THEN CAST(tokens * 0.000001 AS DECIMAL(38, 12))
-            WHEN list_usd_per_unit IS NULL THEN CAST(cost_usd AS DECIMAL(38, 12))
-            ELSE CAST(round(CAST(cost_usd AS DOUBLE) / CAST(list_usd_per_unit AS DOUBLE), 12) AS DECIMAL(38, 12))
+            WHEN list_usd_per_unit IS NULL THEN CAST(coalesce(list_cost_usd, cost_usd) AS DECIMAL(38, 12))
+            ELSE CAST(round(CAST(coalesce(list_cost_usd, cost_usd) AS DOUBLE) / CAST(list_usd_per_unit AS DOUBLE), 12)
+                      AS DECIMAL(38, 12))
         END                                                             AS pricing_quantity
     FROM priced
 )
@@ -176,7 +186,7 @@ SELECT
     'Anthropic'                                                         AS HostProviderName,
     NULL                                                                AS InvoiceId,
     'Anthropic'                                                         AS InvoiceIssuerName,
-    CAST(q.unit_price * q.pricing_quantity AS DECIMAL(38, 14))          AS ListCost,
+    coalesce(q.list_cost_usd, CAST(q.unit_price * q.pricing_quantity AS DECIMAL(38, 14))) AS ListCost,
     q.unit_price                                                        AS ListUnitPrice,
     'Standard'                                                          AS PricingCategory,
     q.pricing_quantity                                                  AS PricingQuantity,
@@ -207,10 +217,13 @@ SELECT
         'anthropic/api_key_id', q.api_key_id, 'anthropic/api_key_name', k.api_key_name,
         'anthropic/user_id', q.user_id, 'anthropic/user_email', u.user_email,
         'anthropic/service_tier', q.service_tier, 'anthropic/context_window', q.context_window,
-        'anthropic/inference_geo', q.inference_geo))                    AS Tags,
+        'anthropic/inference_geo', q.inference_geo, 'anthropic/actor_type', q.actor_type,
+        'anthropic/actor_id', q.actor_id, 'anthropic/federated_subject', q.federated_subject)) AS Tags,
     md5(concat_ws('|', q.organization_id, q.date, q.workspace_id, q.cost_type, q.model, q.token_type,
                   q.service_tier, q.context_window, q.inference_geo, q.allocation_status,
-                  q.api_key_id, q.account_id, q.service_account_id))    AS x_ChargeKey,
+                  q.api_key_id, q.account_id, q.service_account_id,
+                  -- NULL on cost-report days, so their keys are those of earlier builds
+                  q.actor_type, q.actor_id, q.federated_provider_id, q.federated_subject)) AS x_ChargeKey,
     current_timestamp                                                   AS x_ExportedAt
 FROM quantified AS q
 LEFT JOIN organizations AS o USING (organization_id)

@@ -26,3 +26,8 @@ CREATE TABLE IF NOT EXISTS raw.load_log (
     restated                 BOOLEAN        NOT NULL,   -- a previous load existed and its totals differ
     schema_warnings          VARCHAR                    -- unknown fields / enum values seen in the window
 );
+
+-- Which source loaded the day: 'analytics' (Usage and Cost Analytics API), 'legacy' (usage_report/messages,
+-- cost_report) or NULL (a report loaded whatever the source setting, e.g. Claude Code). Added after the
+-- first release, so warehouses created before it gain the column here.
+ALTER TABLE raw.load_log ADD COLUMN IF NOT EXISTS source VARCHAR;

@@ -18,7 +18,7 @@ GROUP_BY = ("workspace_id", "description")  # the description fills model, token
 
 def fetch(client: AdminApiClient, start: datetime, end: datetime, options: NoOptions) -> FetchedWindow:
     """Daily cost of [start, end) grouped by workspace and description."""
-    params = [*bucket_params(start, end, "1d", MAX_BUCKETS), *(("group_by[]", dimension) for dimension in GROUP_BY)]
+    params = bucket_params(start, end, "1d", MAX_BUCKETS, GROUP_BY)
     return fetch_window(client, PATH, params, decode_cost_report_page, start, end, rows_of(TABLE))
 
 
@@ -33,4 +33,6 @@ REPORT = ReportSpec(
     fetch=fetch,
     days_per_request=lambda options: MAX_BUCKETS,
     folder=Path(__file__).parent,
+    source="legacy",
+    replaced_by="analytics_cost",
 )

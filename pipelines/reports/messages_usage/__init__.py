@@ -14,6 +14,7 @@ from pipelines.reports.windows import bucket_params, fetch_window, rows_of
 from pipelines.settings import Settings
 
 PATH = "/v1/organizations/usage_report/messages"
+FAST_MODE_BETA = "fast-mode-2026-02-01"  # lets the report group by speed
 TABLE = "raw.messages_usage"
 # Largest page (in buckets) per bucket width, and buckets in a day.
 MAX_BUCKETS = {"1m": 1440, "1h": 168, "1d": 31}
@@ -49,12 +50,10 @@ def days_per_request(options: MessagesUsageOptions) -> int:
 def fetch(client: AdminApiClient, start: datetime, end: datetime, options: MessagesUsageOptions) -> FetchedWindow:
     """Messages usage of [start, end) grouped by every dimension, in the largest pages allowed."""
     group_by = GROUP_BY + (("speed",) if options.group_by_speed else ())
-    params = [
-        *bucket_params(start, end, options.bucket_width, MAX_BUCKETS[options.bucket_width]),
-        *(("group_by[]", dimension) for dimension in group_by),
-    ]
+    params = bucket_params(start, end, options.bucket_width, MAX_BUCKETS[options.bucket_width], group_by)
     decode = partial(decode_messages_usage_page, bucket_width=options.bucket_width)
-    return fetch_window(client, PATH, params, decode, start, end, rows_of(TABLE))
+    beta = (FAST_MODE_BETA,) if options.group_by_speed else ()
+    return fetch_window(client, PATH, params, decode, start, end, rows_of(TABLE), beta=beta)
 
 
 REPORT = ReportSpec(
@@ -69,4 +68,6 @@ REPORT = ReportSpec(
     days_per_request=days_per_request,
     options=MessagesUsageOptions.from_settings,
     folder=Path(__file__).parent,
+    source="legacy",
+    replaced_by="analytics_usage",
 )

@@ -1,0 +1,51 @@
+"""Freshness checks on the raw report assets, run with every ingest (and on their own in the UI).
+
+A check fails (severity WARN) when the newest loaded UTC day of a report is more than
+USAGE_PIPELINE_STALE_AFTER_DAYS before today; the stale-data alert reads these results.
+"""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from pipelines.catalog import ensure_schema
+from pipelines.defs.resources import SettingsResource, writing_step
+from pipelines.freshness import report_freshness
+from pipelines.reports import REPORTS
+from pipelines.warehouse import connect
+
+CHECK_NAME = "fresh"
+
+
+def freshness_check_key(report_name: str) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(dg.AssetKey(["raw", report_name]), CHECK_NAME)
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(CHECK_NAME, asset=dg.AssetKey(["raw", report.name]),
+                          description="The newest loaded UTC day is at most USAGE_PIPELINE_STALE_AFTER_DAYS ago.")
+        for report in REPORTS
+    ],
+    can_subset=True,
+)
+def raw_freshness_checks(context: dg.AssetCheckExecutionContext, settings: SettingsResource):
+    today = datetime.now(UTC).date()
+    with writing_step(settings), connect(settings.warehouse_path) as con:  # the lock: no step writes meanwhile
+        ensure_schema(con)
+        for report in REPORTS:
+            if freshness_check_key(report.name) not in context.selected_asset_check_keys:
+                continue
+            freshness = report_freshness(con, report, today, settings.stale_after_days)
+            yield dg.AssetCheckResult(
+                asset_key=dg.AssetKey(["raw", report.name]),
+                check_name=CHECK_NAME,
+                passed=not freshness.stale,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=freshness.describe(),
+                metadata={
+                    "newest_loaded_day": str(freshness.newest_day or "never loaded"),
+                    "days_behind": freshness.days_behind if freshness.days_behind is not None else -1,
+                    "stale_after_days": freshness.threshold_days,
+                },
+            )

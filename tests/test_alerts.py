@@ -1,0 +1,76 @@
+"""Alerts reach a real SMTP server (STARTTLS, AUTH) and a real webhook receiver on loopback,
+once per subject and day, and the webhook secret appears nowhere."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import date
+
+import pytest
+
+from admin_api_simulator import DEMO_ADMIN_KEY
+from tests.alert_receivers import SmtpServer, WebhookReceiver, self_signed_certificate
+from tests.test_cli import run_cli
+from tests.test_marts import query
+
+SECRET = "T0SECRET/B0SECRET/planted-webhook-secret-4f1c9"
+PASSWORD = "planted-smtp-password-77"
+BUDGETS = "Default Workspace=1"
+SPIKE_DAY = date(2026, 11, 18)
+
+
+@pytest.fixture
+def receivers(tmp_path):
+    cert, key = self_signed_certificate(tmp_path)
+    smtp = SmtpServer(cert, key, "alerts", PASSWORD)
+    webhook = WebhookReceiver()
+    yield smtp, webhook, cert
+    smtp.shutdown()
+    webhook.shutdown()
+
+
+def alert_env(simulator, tmp_path, smtp, webhook, cert) -> dict[str, str]:
+    return {
+        "ANTHROPIC_ADMIN_KEY": DEMO_ADMIN_KEY, "ANTHROPIC_BASE_URL": simulator.base_url,
+        "WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), "USAGE_PIPELINE_START_DATE": "2026-01-01",
+        "USAGE_PIPELINE_REQUESTS_PER_MINUTE": "0",
+        "USAGE_PIPELINE_ALERT_WEBHOOK_URL": webhook.url(f"/services/{SECRET}"),
+        "USAGE_PIPELINE_SMTP_HOST": "127.0.0.1", "USAGE_PIPELINE_SMTP_PORT": str(smtp.port),
+        "USAGE_PIPELINE_SMTP_USER": "alerts", "USAGE_PIPELINE_SMTP_PASSWORD": PASSWORD,
+        "USAGE_PIPELINE_SMTP_FROM": "pipeline@example.test", "USAGE_PIPELINE_SMTP_TO": "finops@example.test",
+        "SSL_CERT_FILE": str(cert),  # trust the test server's self-signed certificate
+    }
+
+
+def test_alerts_test_sends_one_message_to_each_channel(simulator, tmp_path, receivers):
+    smtp, webhook, cert = receivers
+    result = run_cli("alerts", "test", env=alert_env(simulator, tmp_path, smtp, webhook, cert), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(smtp.messages) == len(webhook.messages) == 1
+    assert "test alert" in webhook.messages[0]["text"] and "test alert" in smtp.messages[0]
+    assert SECRET not in result.stdout + result.stderr and PASSWORD not in result.stdout + result.stderr
+
+
+def test_a_sync_over_a_budget_breach_and_an_anomaly_alerts_once_per_subject_and_day(simulator, tmp_path, receivers):
+    smtp, webhook, cert = receivers
+    env = alert_env(simulator, tmp_path, smtp, webhook, cert) | {"USAGE_PIPELINE_BUDGETS": BUDGETS}
+    simulator.restate(SPIKE_DAY, factor=8)  # a day at eight times the usual spend: an anomaly
+    sync = ("sync", "--start", "2026-10-25", "--end", "2026-11-19", "--reports", "analytics_cost,cost_report")
+    first = run_cli(*sync, env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    sent = query(tmp_path / "w.duckdb", "SELECT kind, subject FROM meta.alerts_sent ORDER BY ALL")
+    kinds = {kind for kind, _ in sent}
+    assert {"budget", "anomaly"} <= kinds, sent
+    assert any(kind == "anomaly" and subject.endswith(str(SPIKE_DAY)) for kind, subject in sent)
+    assert len(smtp.messages) == len(webhook.messages) == len(sent)
+    assert len({message["text"] for message in webhook.messages}) == len(sent)  # one message per alert
+
+    second = run_cli(*sync, env=env, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr + second.stdout
+    assert len(smtp.messages) == len(webhook.messages) == len(sent)  # nothing new the same day
+
+    everything = [first.stdout, first.stderr, second.stdout, second.stderr, *map(str, webhook.messages), *smtp.messages]
+    everything += [str(row) for row in query(tmp_path / "w.duckdb", "SELECT * FROM meta.alerts_sent")]
+    dump = subprocess.run(["grep", "-rl", "planted", str(tmp_path)], capture_output=True, text=True).stdout
+    assert not dump, f"secret written to {dump}"  # warehouse, Dagster instance (event log), anything on disk
+    assert all(SECRET not in text and PASSWORD not in text for text in everything)

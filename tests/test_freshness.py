@@ -1,0 +1,45 @@
+"""Freshness checks on the raw report assets: the newest loaded day against USAGE_PIPELINE_STALE_AFTER_DAYS."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from admin_api_simulator import DEMO_ADMIN_KEY
+from pipelines.defs import build_definitions
+from pipelines.defs.freshness import freshness_check_key
+from pipelines.reports import REPORT_NAMES
+from pipelines.settings import Settings
+from pipelines.sync import SyncRange, run_sync
+
+
+def settings_for(simulator, tmp_path, **extra) -> Settings:
+    return Settings.from_mapping({"base_url": simulator.base_url, "warehouse_path": str(tmp_path / "w.duckdb"),
+                                  "start_date": "2026-01-01", "requests_per_minute": 0, **extra})
+
+
+def freshness_of(results) -> dict[str, tuple[bool, dict]]:
+    return {evaluation.asset_key.path[-1]: (evaluation.passed, evaluation.metadata)
+            for result in results for evaluation in result.get_asset_check_evaluations()
+            if evaluation.check_name == "fresh"}
+
+
+def test_every_report_asset_has_a_freshness_check_in_the_definitions(simulator, tmp_path):
+    definitions = build_definitions(settings_for(simulator, tmp_path))
+    check_keys = definitions.resolve_asset_graph().asset_check_keys
+    assert {freshness_check_key(name) for name in REPORT_NAMES} <= check_keys
+
+
+@pytest.mark.parametrize("stale_after_days", [2, 366])
+def test_a_sync_checks_the_freshness_of_the_reports_it_loaded(simulator, tmp_path, monkeypatch, stale_after_days):
+    monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", DEMO_ADMIN_KEY)
+    settings = settings_for(simulator, tmp_path, stale_after_days=stale_after_days)
+    results = run_sync(settings, SyncRange(date(2026, 11, 1), date(2026, 11, 2)), reports=("claude_code_usage",),
+                       entities=False, marts=False)
+    checks = freshness_of(results)
+    assert set(checks) == {"claude_code_usage"}
+    passed, metadata = checks["claude_code_usage"]
+    behind = (datetime.now(UTC).date() - date(2026, 11, 2)).days
+    assert metadata["days_behind"].value == behind
+    assert passed == (behind <= stale_after_days)

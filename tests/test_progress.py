@@ -1,0 +1,71 @@
+"""What a long backfill shows: a live display on a terminal, a few status lines a minute without one."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+import time
+
+from admin_api_simulator import DEMO_ADMIN_KEY
+from tests.test_cli import run_cli
+
+# Claude Code is fetched one day per request: a backfill of two months is 65 windows.
+BACKFILL = ("sync", "--start", "2026-09-16", "--end", "2026-11-19", "--reports", "claude_code_usage", "--skip-entities")
+WINDOWS = 65
+
+
+def cli_env(simulator, tmp_path) -> dict[str, str]:
+    return {"ANTHROPIC_ADMIN_KEY": DEMO_ADMIN_KEY, "ANTHROPIC_BASE_URL": simulator.base_url,
+            "WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), "USAGE_PIPELINE_START_DATE": "2026-01-01",
+            "USAGE_PIPELINE_REQUESTS_PER_MINUTE": "0"}
+
+
+def run_on_terminal(args: tuple[str, ...], env: dict[str, str], cwd, timeout: float = 240) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as stdin, stdout and stderr; returns its status and output."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "WAREHOUSE_", "USAGE_PIPELINE_"))}
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], env={**full_env, **env}, cwd=cwd,
+                               stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    output, deadline = bytearray(), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(controller)
+    return process.wait(timeout=30), output.decode()
+
+
+def test_a_backfill_on_a_terminal_draws_a_live_display_and_ends_with_a_summary(simulator, tmp_path):
+    status, output = run_on_terminal(BACKFILL, cli_env(simulator, tmp_path), tmp_path)
+    assert status == 0, output
+    assert "\x1b[F\x1b[2K" in output  # the live lines are redrawn in place
+    assert f"/{WINDOWS} windows" in output and "rows/s" in output and " left" in output
+    after_display = output.rsplit("\x1b[2K", 1)[1]  # the live lines erased, the summary is printed
+    assert f"raw.claude_code_usage: {WINDOWS} of {WINDOWS} windows" in after_display
+    assert "rows/s" not in after_display
+    assert "page(s)" not in output  # per-window lines only with --verbose
+
+
+def test_a_backfill_without_a_terminal_prints_a_few_lines_a_minute(simulator, tmp_path):
+    started = time.monotonic()
+    result = run_cli(*BACKFILL, env=cli_env(simulator, tmp_path), cwd=tmp_path)
+    minutes = (time.monotonic() - started) / 60
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert "\x1b" not in result.stderr
+    assert any(f"raw.claude_code_usage: {WINDOWS} of {WINDOWS} windows" in line for line in lines)
+    assert len(lines) <= 5 + 4 * minutes, lines
+
+
+def test_verbose_adds_one_line_per_window(simulator, tmp_path):
+    result = run_cli("sync", "--verbose", "--start", "2026-11-01", "--end", "2026-11-05", "--reports",
+                     "claude_code_usage", "--skip-entities", env=cli_env(simulator, tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sum("page(s)" in line for line in result.stderr.splitlines()) == 5
