@@ -77,14 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         user_errors, other_errors = group.split(lambda exc: _user_fixable(exc) is not None)
         if other_errors is not None or user_errors is None:
             raise
-        for message in dict.fromkeys(_user_fixable(exc) for exc in _leaves(user_errors)):  # each once
-            print(f"error: {message}", file=sys.stderr)
-        return 1
+        return _fail(progress, [_user_fixable(exc) for exc in _leaves(user_errors)])
     except Exception as exc:
         if (message := _user_fixable(exc)) is None:
             raise
-        print(f"error: {message}", file=sys.stderr)
-        return 1
+        return _fail(progress, [message])
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -198,6 +195,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.set_defaults(handler=_simulate)
     return parser
+
+
+def _fail(progress: ProgressDisplay, messages: list[str | None]) -> int:
+    """Print each error once, last: after the progress display is done (so it cannot redraw over them)."""
+    progress.finish()
+    for message in dict.fromkeys(messages):
+        print(f"error: {message}", file=sys.stderr)
+    return 1
 
 
 def _user_fixable(exc: BaseException) -> str | None:

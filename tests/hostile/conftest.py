@@ -13,7 +13,7 @@ from admin_api_simulator import DEMO_ADMIN_KEY, Simulator
 from pipelines.sync import SyncRange, run_sync
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
 from tests.faults.helpers import settings_for
-from tests.hostile.helpers import FIRST, LAST
+from tests.hostile.helpers import FIRST, LAST, SOURCE
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def synced_warehouse(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("hostile") / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as env, Simulator(seed=SIMULATOR_SEED, now=SIMULATOR_NOW) as simulator:
         env.setenv("ANTHROPIC_ADMIN_KEY", DEMO_ADMIN_KEY)
-        run_sync(settings_for(simulator, path), SyncRange(FIRST, LAST))
+        run_sync(settings_for(simulator, path).model_copy(update={"source": SOURCE}), SyncRange(FIRST, LAST))
     return path
 
 

@@ -13,8 +13,8 @@ import pytest
 from pipelines import cli
 from admin_api_simulator import Simulator
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
-from tests.faults.helpers import cli_command, cli_env, run_cli, sync_args
-from tests.hostile.helpers import LAST, assert_refused
+from tests.faults.helpers import cli_command, run_cli, sync_args
+from tests.hostile.helpers import LAST, assert_refused, hostile_env
 from tests.scripted_server import ScriptedServer, json_reply
 from tests.test_cli import run_cli as run_plain_cli
 
@@ -45,8 +45,8 @@ def test_a_full_disk_or_a_read_only_folder_is_one_line(mounts, options, expected
     folder = tmp_path / "mounted"
     folder.mkdir()
     with Simulator(seed=SIMULATOR_SEED, now=SIMULATOR_NOW) as simulator:
-        result = in_own_mount(folder, options, cli_command(*ONE_REPORT), cli_env(simulator, folder / "w.duckdb"))
-    assert_refused(result, expected)
+        result = in_own_mount(folder, options, cli_command(*ONE_REPORT), hostile_env(simulator, folder / "w.duckdb"))
+    assert_refused(result, expected, ran=True)
 
 
 def test_paths_that_cannot_be_the_warehouse_are_one_line(warehouse, tmp_path):
@@ -55,7 +55,7 @@ def test_paths_that_cannot_be_the_warehouse_are_one_line(warehouse, tmp_path):
     with ScriptedServer() as server:
         server.reply(json_reply({"id": "org-x", "name": "X", "type": "organization"}),
                      json_reply({"data": [], "has_more": False, "next_page": None}))
-        base = cli_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL=server.url)
+        base = hostile_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL=server.url)
         assert_refused(run_cli(*ONE_REPORT, env=base | {"WAREHOUSE_PATH": str(tmp_path)}), "is a directory")
         serving_folder = base | {"USAGE_PIPELINE_SERVING_PATH": str(tmp_path)}
         assert_refused(run_cli(*ONE_REPORT, env=serving_folder), "is a directory")
@@ -92,7 +92,7 @@ def test_numbers_out_of_range_are_one_line_naming_the_range(tmp_path, monkeypatc
              for value in values] + [(args, {}, message) for args, message in OPTIONS]
     for args, changes, needle in cases:
         with monkeypatch.context() as env:
-            for name, value in cli_env(None, tmp_path / "w.duckdb", **changes).items():
+            for name, value in hostile_env(None, tmp_path / "w.duckdb", **changes).items():
                 env.setenv(name, value)
             status = cli.main(list(args))
         captured = capsys.readouterr()
@@ -104,7 +104,7 @@ def test_text_from_the_api_reaches_the_terminal_without_escapes(tmp_path):
     hostile = "\x1b]0;owned\x07\x1b[2J\x1b[31mkey revoked\r\u202eenilno"
     with ScriptedServer() as server:
         server.reply(json_reply({"type": "error", "error": {"type": "invalid_request_error", "message": hostile}}, 400))
-        result = run_cli(*ONE_REPORT, env=cli_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL=server.url))
+        result = run_cli(*ONE_REPORT, env=hostile_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL=server.url))
     line = assert_refused(result, "key revoked", "\\x1b")
     assert not any(character in result.stderr for character in "\x07\r\u202e")
     assert line.count("\n") == 0

@@ -16,8 +16,8 @@ from pipelines.publish import publish
 from admin_api_simulator import Simulator
 from pipelines.warehouse import UnsafePathError, WarehouseBusyError, writer_lock, writer_lock_path
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
-from tests.faults.helpers import cli_env, run_cli, sync_args
-from tests.hostile.helpers import LAST, assert_refused, file_state
+from tests.faults.helpers import run_cli, sync_args
+from tests.hostile.helpers import LAST, assert_refused, file_state, hostile_env
 from tests.scripted_server import ScriptedServer
 from tests.test_cli import run_cli as run_plain_cli
 
@@ -39,7 +39,7 @@ def test_a_symlinked_lock_is_refused_and_its_target_left_unchanged(warehouse, tm
     victim.write_text("do not truncate me\n")
     before = file_state(victim)
     writer_lock_path(warehouse).symlink_to(victim)
-    result = run_cli(*ONE_REPORT, env=cli_env(None, warehouse, ANTHROPIC_BASE_URL=unused_api.url))
+    result = run_cli(*ONE_REPORT, env=hostile_env(None, warehouse, ANTHROPIC_BASE_URL=unused_api.url))
     assert_refused(result, "is a symbolic link", "remove the link")
     assert file_state(victim) == before
 
@@ -57,7 +57,7 @@ def test_two_paths_to_one_warehouse_share_one_lock(warehouse, tmp_path, unused_a
     alias.symlink_to(warehouse)
     assert writer_lock_path(alias) == writer_lock_path(tmp_path / "alias" / ".." / "warehouse.duckdb")
     with writer_lock(warehouse):
-        result = run_cli(*ONE_REPORT, "--wait", "0", env=cli_env(None, alias, ANTHROPIC_BASE_URL=unused_api.url))
+        result = run_cli(*ONE_REPORT, "--wait", "0", env=hostile_env(None, alias, ANTHROPIC_BASE_URL=unused_api.url))
     assert_refused(result, f"another sync (pid {os.getpid()}")
 
 
@@ -89,11 +89,11 @@ def test_no_command_writes_over_the_warehouse_or_the_serving_copy(warehouse, tmp
         assert_refused(run_plain_cli("report", "--output", str(output), env=env, cwd=tmp_path), "report --output")
     assert_refused(run_plain_cli("report", "--output", str(tmp_path), env=env, cwd=tmp_path), "is a directory")
 
-    same = cli_env(None, warehouse, ANTHROPIC_BASE_URL=unused_api.url, USAGE_PIPELINE_SERVING_PATH=str(warehouse))
+    same = hostile_env(None, warehouse, ANTHROPIC_BASE_URL=unused_api.url, USAGE_PIPELINE_SERVING_PATH=str(warehouse))
     assert_refused(run_cli(*ONE_REPORT, env=same), "USAGE_PIPELINE_SERVING_PATH", "same file as WAREHOUSE_PATH")
     same_by_link = same | {"USAGE_PIPELINE_SERVING_PATH": str(link)}
     assert_refused(run_cli(*ONE_REPORT, env=same_by_link), "same file as WAREHOUSE_PATH")
-    folder = cli_env(None, warehouse, ANTHROPIC_BASE_URL=unused_api.url, USAGE_PIPELINE_PARQUET_DIR=str(tmp_path))
+    folder = hostile_env(None, warehouse, ANTHROPIC_BASE_URL=unused_api.url, USAGE_PIPELINE_PARQUET_DIR=str(tmp_path))
     assert_refused(run_cli(*ONE_REPORT, env=folder), "USAGE_PIPELINE_PARQUET_DIR", "not the symlink")
     assert {path: file_state(path) for path in before} == before
 
@@ -133,7 +133,7 @@ def test_the_demo_keeps_to_its_own_files_which_are_private(tmp_path):
 def test_files_are_shared_with_the_group_only_when_asked(tmp_path):
     warehouse = tmp_path / "shared" / "w.duckdb"
     with Simulator(seed=SIMULATOR_SEED, now=SIMULATOR_NOW) as simulator:
-        result = run_cli(*ONE_REPORT, env=cli_env(simulator, warehouse, USAGE_PIPELINE_SHARE_WITH_GROUP="true"))
+        result = run_cli(*ONE_REPORT, env=hostile_env(simulator, warehouse, USAGE_PIPELINE_SHARE_WITH_GROUP="true"))
     assert result.returncode == 0, result.stderr
     created = list(warehouse.parent.rglob("*"))
     modes = {path.name: stat.S_IMODE(path.lstat().st_mode) for path in created if not path.is_symlink()}

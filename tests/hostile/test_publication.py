@@ -12,8 +12,8 @@ import pytest
 from pipelines.publish import PUBLISHED_SCHEMAS, publish
 from admin_api_simulator import Simulator
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
-from tests.faults.helpers import cli_env, run_cli, sync_args
-from tests.hostile.helpers import LAST
+from tests.faults.helpers import run_cli, sync_args
+from tests.hostile.helpers import LAST, hostile_env
 from tests.test_publish import parquet_rows
 from tests.warehouse_helpers import tables_that_differ
 
@@ -105,7 +105,7 @@ def test_the_next_sync_repairs_a_truncated_copy_and_a_deleted_month(published, t
     shutil.rmtree(parquet / "raw" / "cost_report" / "export_month=2026-10")
     with Simulator(seed=SIMULATOR_SEED, now=SIMULATOR_NOW) as simulator:
         again = run_cli(*sync_args(LAST, LAST, "--skip-entities", "--reports", "cost_report"),
-                        env=cli_env(simulator, source))
+                        env=hostile_env(simulator, source))
     assert again.returncode == 0, again.stderr
     assert "cannot be read" in again.stderr and "Traceback" not in again.stderr
     assert_equals_a_fresh_publication(source, serving, parquet, tmp_path)

@@ -25,8 +25,8 @@ from pipelines.api import (
 )
 from admin_api_simulator import Simulator
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
-from tests.faults.helpers import LineReader, cli_command, cli_env, run_cli, sync_args
-from tests.hostile.helpers import LAST, assert_refused
+from tests.faults.helpers import LineReader, cli_command, run_cli, sync_args
+from tests.hostile.helpers import LAST, assert_refused, hostile_env
 from tests.scripted_server import Reply, ScriptedServer, json_reply
 
 pytestmark = pytest.mark.hostile
@@ -42,21 +42,21 @@ def test_a_trickling_server_is_cut_at_the_deadline_and_the_next_sync_gets_the_lo
     with ScriptedServer() as trickler, Simulator(seed=SIMULATOR_SEED, now=SIMULATOR_NOW) as simulator:
         trickler.reply(Reply(body=json.dumps(ORGANIZATION).encode(), headers={"content-type": "application/json"},
                              trickle_seconds=0.5))  # 40 s for the whole body, never 60 s without a byte
-        env = cli_env(None, warehouse, ANTHROPIC_BASE_URL=trickler.url,
+        env = hostile_env(None, warehouse, ANTHROPIC_BASE_URL=trickler.url,
                       USAGE_PIPELINE_REQUEST_DEADLINE_SECONDS=str(DEADLINE))
         held = subprocess.Popen(cli_command(*ONE_REPORT), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         while not trickler.requests and held.poll() is None:  # it holds the writer lock once it asks
             time.sleep(0.02)
         asked = time.monotonic()
-        waiting = subprocess.Popen(cli_command(*ONE_REPORT, "--wait", "60"), env=cli_env(simulator, warehouse),
+        waiting = subprocess.Popen(cli_command(*ONE_REPORT, "--wait", "60"), env=hostile_env(simulator, warehouse),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         waiting_lines = LineReader(waiting)
         _, held_stderr = held.communicate(timeout=60)
         cut_after = time.monotonic() - asked
         waiting.wait(timeout=120)
     held_result = subprocess.CompletedProcess(held.args, held.returncode, "", held_stderr)
-    assert_refused(held_result, f"longer than {DEADLINE} s")
+    assert_refused(held_result, f"longer than {DEADLINE} s", ran=True)
     assert DEADLINE <= cut_after < 25  # the deadline, plus the process's own exit: far from the 40 s of the trickle
     waited = waiting_lines.join()
     assert waiting.returncode == 0, waited
@@ -76,14 +76,14 @@ def test_a_200_mb_page_is_refused_at_the_cap_and_memory_stays_under_1_gib(encodi
         body, headers = gzip.compress(body, compresslevel=1), headers | {"content-encoding": "gzip"}
     with ScriptedServer() as server:
         server.reply(json_reply(ORGANIZATION), Reply(body=body, headers=headers))
-        env = cli_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL=server.url)
+        env = hostile_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL=server.url)
         process = subprocess.Popen(cli_command(*ONE_REPORT), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True)
         lines = LineReader(process)
         _, status, usage = os.wait4(process.pid, 0)
         stderr = lines.join()
     assert_refused(subprocess.CompletedProcess(process.args, os.waitstatus_to_exitcode(status), "", stderr),
-                   "larger than 64 MiB", "USAGE_PIPELINE_MAX_RESPONSE_MB")
+                   "larger than 64 MiB", "USAGE_PIPELINE_MAX_RESPONSE_MB", ran=True)
     assert usage.ru_maxrss * 1024 < GIB, f"peak RSS {usage.ru_maxrss // 1024} MiB"
 
 
@@ -91,8 +91,8 @@ def test_an_over_long_cursor_is_one_line(tmp_path):
     with ScriptedServer() as server:
         page = {"data": [], "has_more": True, "next_page": "c" * 1_000_000}
         server.reply(json_reply(ORGANIZATION), json_reply(page))
-        result = run_cli(*ONE_REPORT, env=cli_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL=server.url))
-    assert_refused(result, "next_page is 1000000 characters long")
+        result = run_cli(*ONE_REPORT, env=hostile_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL=server.url))
+    assert_refused(result, "next_page is 1000000 characters long", ran=True)
     assert len(server.requests) == 2  # the cursor was never sent back
 
 

@@ -14,8 +14,8 @@ import pytest
 
 from pipelines import cli
 from pipelines.api.client import check_base_url, is_loopback
-from tests.faults.helpers import cli_env, run_cli, sync_args
-from tests.hostile.helpers import LAST, assert_refused
+from tests.faults.helpers import run_cli, sync_args
+from tests.hostile.helpers import LAST, assert_refused, hostile_env
 from tests.scripted_server import Reply, ScriptedServer
 
 pytestmark = pytest.mark.hostile
@@ -35,7 +35,7 @@ def test_plain_http_off_the_machine_is_refused_before_any_connection(base_url, t
     monkeypatch.setattr(socket, "create_connection", no_connection)
     monkeypatch.setattr(socket.socket, "connect", no_connection)
     monkeypatch.setattr(socket, "getaddrinfo", no_connection)
-    for name, value in cli_env(None, tmp_path / "w.duckdb", key=KEY, ANTHROPIC_BASE_URL=base_url).items():
+    for name, value in hostile_env(None, tmp_path / "w.duckdb", key=KEY, ANTHROPIC_BASE_URL=base_url).items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
     assert cli.main(list(sync_args(LAST, LAST))) == 1
@@ -44,7 +44,7 @@ def test_plain_http_off_the_machine_is_refused_before_any_connection(base_url, t
 
 
 def test_the_refusal_is_one_line_and_the_opt_in_is_explicit(tmp_path):
-    env = cli_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL="http://10.255.255.1")
+    env = hostile_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL="http://10.255.255.1")
     result = run_cli(*sync_args(LAST, LAST), env=env)
     assert_refused(result, "plain http to 10.255.255.1", "USAGE_PIPELINE_ALLOW_INSECURE_HTTP")
     with pytest.raises(ValueError, match="plain http"):
@@ -59,7 +59,7 @@ def test_the_refusal_is_one_line_and_the_opt_in_is_explicit(tmp_path):
 @pytest.mark.parametrize("base_url", ["https://bob:hunter2@api.example.com", "http://bob:hunter2@127.0.0.1:9",
                                       "https://:hunter2@api.example.com/v1"])
 def test_credentials_in_the_base_url_are_refused_and_never_printed(base_url, tmp_path):
-    result = run_cli(*sync_args(LAST, LAST), env=cli_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL=base_url))
+    result = run_cli(*sync_args(LAST, LAST), env=hostile_env(None, tmp_path / "w.duckdb", ANTHROPIC_BASE_URL=base_url))
     assert_refused(result, "credentials")
     assert "hunter2" not in result.stdout + result.stderr and "bob" not in result.stdout + result.stderr
 
@@ -69,7 +69,7 @@ def test_a_redirect_is_not_followed_nor_retried_and_names_its_target(tmp_path):
     with ScriptedServer() as server:
         server.reply(Reply(status=302, headers={"location": target}))
         result = run_cli(*sync_args(LAST, LAST, "--skip-entities", "--reports", "cost_report"),
-                         env=cli_env(None, tmp_path / "w.duckdb", key=KEY, ANTHROPIC_BASE_URL=server.url))
+                         env=hostile_env(None, tmp_path / "w.duckdb", key=KEY, ANTHROPIC_BASE_URL=server.url))
     assert_refused(result, "redirect", "collector.example.net/steal", "ANTHROPIC_BASE_URL")
     assert len(server.requests) == 1
 
@@ -109,7 +109,7 @@ def test_an_untrusted_certificate_is_not_retried_and_says_so(self_signed, tmp_pa
     try:
         base_url = f"https://127.0.0.1:{listener.getsockname()[1]}"
         result = run_cli(*sync_args(LAST, LAST, "--skip-entities", "--reports", "cost_report"),
-                         env=cli_env(None, tmp_path / "w.duckdb", key=KEY, ANTHROPIC_BASE_URL=base_url))
+                         env=hostile_env(None, tmp_path / "w.duckdb", key=KEY, ANTHROPIC_BASE_URL=base_url))
     finally:
         listener.close()
     assert_refused(result, "TLS", "certificate", "not retried")
