@@ -1,38 +1,69 @@
 """The `usage-pipeline` command line: demo, sync, sql, report, chargeback, alerts, simulate.
 
-Errors the user can fix (a rejected key, a bad date, a locked warehouse, a malformed page) are
-printed as one clear line on stderr with exit status 1, never as a traceback and never with
-the admin key in them.
+Errors the user can fix (a rejected key, a bad date, a locked warehouse, a malformed page, a full
+disk, a read-only folder) are printed as one clear line on stderr with exit status 1, never as a
+traceback and never with the admin key in them; text from the API in them, and in progress lines,
+is printed without control characters.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
+
 from pipelines import __version__
 from pipelines.api import AdminApiError
-from pipelines.api.client import check_api_key
-from pipelines.dagster_home import project_dagster_home
 from pipelines.alerts import deliver, run_failed_alert
 from pipelines.chargeback import ChargebackError, write_chargeback
 from pipelines.cost_centers import read_cost_centers
+from pipelines.api.client import check_api_key, check_base_url
+from pipelines.dagster_home import project_dagster_home
 from pipelines.ingest import WindowLoadError
 from pipelines.notify import DeliveryError, channels, send
+from pipelines.pending_settings import pending_setting, request_limits
 from pipelines.progress import ProgressDisplay
 from pipelines.publish import NoServingCopyError
 from pipelines.query import FORMATS, QueryError
 from pipelines.report import ReportError
 from pipelines.reports import REPORT_NAMES, reports_named
 from pipelines.settings import SETTINGS, ConfigError, Settings
-from pipelines.warehouse import WRITER_LOCK_TIMEOUT_SECONDS, WarehouseBusyError
+from pipelines.terminal import first_line, one_line, printable
+from pipelines.warehouse import (
+    WRITER_LOCK_TIMEOUT_SECONDS,
+    UnsafePathError,
+    WarehouseBusyError,
+    refuse_unsafe_paths,
+    restrict_new_files,
+)
 
-USER_ERRORS = (AdminApiError, DeliveryError, ConfigError, WindowLoadError, WarehouseBusyError, NoServingCopyError, QueryError, ReportError,
-               ChargebackError)
+USER_ERRORS = (AdminApiError, DeliveryError, ConfigError, WindowLoadError, WarehouseBusyError, NoServingCopyError,
+               QueryError, ReportError, UnsafePathError, ChargebackError)
+# What to do about a file system refusing a write (or a read), by errno.
+FILE_SYSTEM_HINTS = {
+    errno.ENOSPC: "free some disk space (or point the path elsewhere), then run the same command again",
+    errno.EDQUOT: "free some of your disk quota (or point the path elsewhere), then run the same command again",
+    errno.EROFS: "that file system is read-only: point the path at a writable folder",
+    errno.EACCES: "make the folder writable (and the file readable) for this user, or point the path elsewhere",
+    errno.EPERM: "make the folder writable (and the file readable) for this user, or point the path elsewhere",
+    errno.EISDIR: "the path is a directory: point it at a file",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: fix the path",
+    errno.ENAMETOOLONG: "the path is too long: use a shorter one",
+    errno.ELOOP: "the path is a symbolic link the pipeline does not follow (or a loop of links): fix the path",
+}
+# DuckDB reports the same problems as text; and a path that is not a DuckDB file at all.
+DUCKDB_FILE_PROBLEMS = {os.strerror(number): hint for number, hint in FILE_SYSTEM_HINTS.items()} | {
+    "not a valid DuckDB database file": "point WAREHOUSE_PATH (or USAGE_PIPELINE_SERVING_PATH) at a DuckDB file",
+}
+MAX_WAIT_SECONDS = 86_400.0
+MAX_DEMO_DAYS = 731
+MAX_ROWS_PER_HOUR = 100_000
 EPILOG = "Settings (environment variables):\n" + "\n".join(
     f"  {setting.env:<42} {setting.help}" for setting in SETTINGS.values()
 )
@@ -44,16 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     progress = args.progress = _show_progress(verbose=getattr(args, "verbose", False))
     try:
         return args.handler(args)
-    except USER_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     except BaseExceptionGroup as group:  # several steps of one run failed
-        user_errors, other_errors = group.split(USER_ERRORS)
+        user_errors, other_errors = group.split(lambda exc: _user_fixable(exc) is not None)
         if other_errors is not None or user_errors is None:
             raise
-        for exc in _leaves(user_errors):
-            print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(progress, [_user_fixable(exc) for exc in _leaves(user_errors)])
+    except Exception as exc:
+        if (message := _user_fixable(exc)) is None:
+            raise
+        return _fail(progress, [message])
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -182,17 +212,51 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(progress: ProgressDisplay, messages: list[str | None]) -> int:
+    """Print each error once, last: after the progress display is done (so it cannot redraw over them)."""
+    progress.finish()
+    for message in dict.fromkeys(messages):
+        print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def _user_fixable(exc: BaseException) -> str | None:
+    """The one line to print for an error the user can fix, or None for a bug (left to its traceback)."""
+    if isinstance(exc, USER_ERRORS):
+        return one_line(str(exc))
+    if isinstance(exc, OSError) and exc.errno in FILE_SYSTEM_HINTS:
+        where = f": {exc.filename}" if exc.filename else ""
+        return one_line(f"{exc.strerror}{where}; {FILE_SYSTEM_HINTS[exc.errno]}")
+    if isinstance(exc, duckdb.Error):
+        for problem, hint in DUCKDB_FILE_PROBLEMS.items():
+            if problem in str(exc):
+                return one_line(f"{first_line(exc)}; {hint}")
+    return None
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings of a command; what it creates from then on is private to the owner (or its group)."""
+    settings = Settings.load(config_file=args.config)
+    restrict_new_files(pending_setting(settings, "share_with_group"))
+    return settings
+
+
 def _sync(args: argparse.Namespace) -> int:
     from pipelines.defs.alerting import alert_after_sync
     from pipelines.sync import SyncRange, run_sync
 
-    settings = Settings.load(config_file=args.config)
+    settings = _settings(args)
     _check_keys(settings.require_keys())
     read_cost_centers(settings.cost_centers_file)  # a bad mapping stops the sync before any request
+    _check_transport(settings)
+    refuse_unsafe_paths(
+        {"WAREHOUSE_PATH": settings.warehouse_path, "USAGE_PIPELINE_SERVING_PATH": settings.serving_path},
+        settings.parquet_dir,
+    )
     sync_range = SyncRange.resolve(settings, args.start, args.end)
     reports = reports_named(tuple(name.strip() for name in args.reports.split(",") if name.strip()))
-    if args.wait < 0:
-        raise ConfigError("--wait must be >= 0 seconds")
+    if not 0 <= args.wait <= MAX_WAIT_SECONDS:  # also refuses nan
+        raise ConfigError(f"--wait must be >= 0 and <= {MAX_WAIT_SECONDS:.0f} seconds, got {args.wait}")
     _say(f"syncing {sync_range.first_day} .. {sync_range.last_day} into {settings.warehouse_path}")
     try:
         results = run_sync(settings, sync_range, reports=tuple(report.name for report in reports),
@@ -213,7 +277,7 @@ def _sync(args: argparse.Namespace) -> int:
 def _sql(args: argparse.Namespace) -> int:
     from pipelines.query import run_query, write_result
 
-    settings = Settings.load(config_file=args.config)
+    settings = _settings(args)
     columns, rows = run_query(settings.serving_path, args.query)
     write_result(columns, rows, sys.stdout, args.format)
     return 0
@@ -222,7 +286,9 @@ def _sql(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from pipelines.report import write_report
 
-    settings = Settings.load(config_file=args.config)
+    settings = _settings(args)
+    refuse_unsafe_paths({"WAREHOUSE_PATH": settings.warehouse_path,
+                         "USAGE_PIPELINE_SERVING_PATH": settings.serving_path, "report --output": args.output})
     _say(f"report written to {write_report(settings.serving_path, args.output)}")
     return 0
 
@@ -254,10 +320,20 @@ def _check_keys(keys: tuple[str, ...]) -> None:
             raise ConfigError(str(exc)) from None
 
 
+def _check_transport(settings: Settings) -> None:
+    """Refuse, before a run starts, a base URL the key must not travel to and unusable request limits."""
+    try:
+        check_base_url(settings.base_url, allow_insecure_http=pending_setting(settings, "allow_insecure_http"))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    request_limits(settings)
+
+
 def _waiting_for(warehouse: str, wait_seconds: float):
     """What a sync says when another one holds the warehouse: it waits, then gives up clearly."""
     return lambda holder: _say(
-        f"another sync ({holder}) is writing {warehouse}; waiting up to {wait_seconds:.0f} s for it to finish"
+        f"another sync ({printable(holder)}) is writing {warehouse}; "
+        f"waiting up to {wait_seconds:.0f} s for it to finish"
     )
 
 
@@ -273,9 +349,10 @@ def _demo(args: argparse.Namespace) -> int:
     from pipelines.summary import print_summary
     from pipelines.sync import SyncRange, run_sync
 
-    if args.days < 1:
-        raise ConfigError("--days must be at least 1")
-    warehouse = args.warehouse or str(Path("data") / "demo.duckdb")
+    if not 1 <= args.days <= MAX_DEMO_DAYS:
+        raise ConfigError(f"--days must be at least 1 and at most {MAX_DEMO_DAYS}")
+    warehouse, serving, parquet = _demo_files(args.warehouse)
+    restrict_new_files()
     today = datetime.now(UTC).date()
     os.environ["ANTHROPIC_ADMIN_KEY"] = DEMO_ADMIN_KEY  # the simulator's public demo key, not a secret
     with Simulator(seed=args.seed) as simulator:
@@ -284,6 +361,8 @@ def _demo(args: argparse.Namespace) -> int:
             {
                 "base_url": simulator.base_url,
                 "warehouse_path": warehouse,
+                "serving_path": serving,
+                "parquet_dir": parquet,
                 "start_date": (today - timedelta(days=args.days)).isoformat(),
                 "requests_per_minute": 0,  # the simulator has no rate limit to respect
             }
@@ -294,16 +373,43 @@ def _demo(args: argparse.Namespace) -> int:
                  dagster_home=project_dagster_home(args.config))
     args.progress.finish()
     print_summary(settings.serving_path)
-    # `sql` and `report` read the default serving path unless told otherwise (--warehouse elsewhere).
-    default = Path(settings.serving_path) == Path(Settings().serving_path)
-    reader = "usage-pipeline" if default else f"USAGE_PIPELINE_SERVING_PATH={settings.serving_path} usage-pipeline"
+    reader = f"USAGE_PIPELINE_SERVING_PATH={settings.serving_path} usage-pipeline"
     _say(f"\nwarehouse: {warehouse}; serving copy for queries: {settings.serving_path}")
     _say(f'try: {reader} sql "SELECT * FROM marts.workspace_monthly_cost"  or  {reader} report')
     return 0
 
 
+def _demo_files(warehouse_option: str | None) -> tuple[str, str, str]:
+    """The demo's warehouse, serving copy and Parquet export: its own files, `<name>-serving.duckdb`
+    and `<name>-parquet` beside its warehouse, so it never publishes over a real warehouse's. A
+    `--warehouse` that is a real warehouse's file (the configured one, or the default) is refused."""
+    warehouse = Path(warehouse_option or Path("data") / "demo.duckdb")
+    files = (str(warehouse), str(warehouse.with_name(f"{warehouse.stem}-serving.duckdb")),
+             str(warehouse.with_name(f"{warehouse.stem}-parquet")))
+    refuse_unsafe_paths({"demo --warehouse": files[0], "the demo's serving copy": files[1]}, files[2])
+    if warehouse_option:
+        try:
+            real = Settings.load()
+        except ConfigError:
+            real = Settings.from_mapping({})
+        real_files = {Path(real.warehouse_path).resolve(), Path(real.serving_path).resolve()}
+        if {Path(file).resolve() for file in files[:2]} & real_files:
+            raise UnsafePathError(
+                f"demo --warehouse {warehouse} is a real warehouse's file (WAREHOUSE_PATH "
+                f"{real.warehouse_path}, serving copy {real.serving_path}); the demo writes synthetic data "
+                "into its own files only: choose another path")
+    return files
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from admin_api_simulator import DEMO_ADMIN_KEY, Faults, Simulator
+
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port must be from 0 to 65535, got {args.port}")
+    if not 0 <= args.fault_rate <= 1:  # also refuses nan
+        raise ConfigError(f"--fault-rate must be from 0 to 1, got {args.fault_rate}")
+    if not 1 <= args.rows_per_hour <= MAX_ROWS_PER_HOUR:
+        raise ConfigError(f"--rows-per-hour must be from 1 to {MAX_ROWS_PER_HOUR}, got {args.rows_per_hour}")
 
     simulator = Simulator(
         seed=args.seed,
@@ -327,10 +433,18 @@ def _simulate(args: argparse.Namespace) -> int:
 def _show_progress(verbose: bool) -> ProgressDisplay:
     """Progress (a live display on a terminal) and API retry warnings, on stderr."""
     display = ProgressDisplay(sys.stderr, verbose=verbose)
+    display.setFormatter(_PrintableFormatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
     package_logger = logging.getLogger("pipelines")
     package_logger.addHandler(display)
     package_logger.setLevel(logging.INFO)
     return display
+
+
+class _PrintableFormatter(logging.Formatter):
+    """Progress and retry lines quote the API (organization names, schema drift, error messages)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
 
 
 def _say(message: str) -> None:

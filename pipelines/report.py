@@ -9,6 +9,7 @@ rendered with autoescaping so names from the API reach the page as text.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -103,7 +104,14 @@ def write_report(serving_path: str | Path, output: str | Path) -> Path:
         figures = _figures(query)
         kpis = query.rows("forecast.sql")[0]
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(_page(as_of, kpis, figures))
+    # Written beside, then renamed over: a reader never opens half a report, and an `output` that is
+    # a symlink is replaced, not followed onto whatever it points at.
+    staging = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        staging.write_text(_page(as_of, kpis, figures))
+        os.replace(staging, output)
+    finally:
+        staging.unlink(missing_ok=True)
     return output
 
 

@@ -33,6 +33,11 @@ T = TypeVar("T")
 class WarehouseBusyError(RuntimeError):
     """Another process holds the DuckDB file (DuckDB allows one writer process), or another sync
     holds the writer lock."""
+
+
+class UnsafePathError(ValueError):
+    """A path would make the pipeline follow a symlink it must not, or write over one of its own
+    files (the warehouse, the serving copy); the message says which and what to do."""
 # DuckDB's own memory ceiling per connection (its default, 80% of the machine's RAM, lets a year's
 # mart build outgrow the sync's memory budget); above it, DuckDB spills to `<warehouse>.tmp/`.
 # The rest of a sync's memory is Python, Dagster and the pages being parsed. Figures for this and
@@ -68,12 +73,14 @@ def connect(
     lock_timeout_seconds: float = 120.0,
     memory_limit: str | None = None,
     config: Mapping[str, str] | None = None,
+    sandboxed: bool = False,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open a DuckDB file (or ":memory:") in UTC, waiting (bounded) while another process holds its lock.
 
     DuckDB's memory is capped at `memory_limit` (default DUCKDB_MEMORY_LIMIT); bigger work spills
     to disk. The connection is always closed, even on error, so a failed step never keeps the file
-    locked.
+    locked. `sandboxed` is for SQL written by someone else: the connection then reaches no file but
+    its own (no ATTACH, COPY, file readers, extension installs) and no setting can be changed back.
     """
     in_memory = str(path) == ":memory:"
     if not read_only and not in_memory:
@@ -82,7 +89,7 @@ def connect(
     con = retry_while_busy(
         lambda: duckdb.connect(str(path), read_only=read_only, config=options),
         timeout_seconds=lock_timeout_seconds,
-        busy=lambda exc: isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower(),
+        busy=lambda exc: isinstance(exc, duckdb.IOException) and "could not set lock" in str(exc).lower(),
         give_up=lambda: WarehouseBusyError(
             f"the warehouse {path} is locked by another process (a sync, `dagster dev`, or a tool "
             f"holding it open) and stayed locked for {lock_timeout_seconds:.0f} s; close that process or "
@@ -92,6 +99,9 @@ def connect(
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")  # a long step must not draw bars into the run's logs
+        if sandboxed:  # after the settings above: the time zone loads an extension, a locked connection can't
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
         yield con
     finally:
         con.close()
@@ -174,9 +184,39 @@ def retry_while_busy(
         wait = min(wait * 2, 1.0)
 
 
+def restrict_new_files(share_with_group: bool = False) -> None:
+    """Make every file and folder this process creates from now on (warehouse, serving copy, Parquet
+    export, locks, reports: user emails and per-user cost) private to its owner, or with
+    `share_with_group` readable by the owner's group too. Files that exist keep their mode."""
+    os.umask(0o027 if share_with_group else 0o077)
+
+
+def refuse_unsafe_paths(files: Mapping[str, str | Path], parquet_dir: str | Path | None = None) -> None:
+    """Refuse, before any work, paths that would make one file overwrite another: each of `files`
+    (what sets it -> path) must not be a directory nor the same file as another (a DuckDB file
+    counting with its `.wal` and `.lock`, however it is reached: a symlink, `..`), and `parquet_dir`,
+    if it exists, must be the symlink a publication switches, not someone's folder or file."""
+    seen: dict[Path, str] = {}
+    for name, path in files.items():
+        if Path(path).is_dir():
+            raise UnsafePathError(f"{name} {path} is a directory; point it at a file")
+        real = Path(path).resolve()
+        for family in (real, real.with_name(real.name + ".wal"), real.with_name(real.name + ".lock")):
+            if family in seen and seen[family] != name:
+                raise UnsafePathError(
+                    f"{name} {path} is the same file as {seen[family]} ({real}): one would overwrite the "
+                    "other; point them at different files")
+            seen[family] = name
+    if parquet_dir is not None and Path(parquet_dir).exists() and not Path(parquet_dir).is_symlink():
+        raise UnsafePathError(
+            f"USAGE_PIPELINE_PARQUET_DIR {parquet_dir} exists and is not the symlink a publication switches; "
+            "move it away or point the setting elsewhere")
+
+
 def writer_lock_path(warehouse_path: str | Path) -> Path:
-    """The lock file beside the warehouse: `warehouse.duckdb` -> `warehouse.duckdb.lock`."""
-    path = Path(warehouse_path)
+    """The lock file beside the real warehouse file: `warehouse.duckdb` -> `warehouse.duckdb.lock`.
+    Beside the real file, so two paths to one warehouse (a symlink, `..`) share one lock."""
+    path = Path(warehouse_path).resolve()
     return path.with_name(path.name + ".lock")
 
 
@@ -196,9 +236,10 @@ def writer_lock(
     never leaves a stale lock. Re-entrant within a process (a sync holds it around the run, the steps
     inside take it again). Waits at most `timeout_seconds` (default WRITER_LOCK_TIMEOUT_SECONDS; 0 = do
     not wait), calling `on_wait(holder)` once when it has to wait, then raises WarehouseBusyError
-    naming the holder.
+    naming the holder. A lock file that is a symlink is refused, never followed (writing the holder
+    into it would overwrite whatever it points at).
     """
-    lock_path = writer_lock_path(warehouse_path).resolve()
+    lock_path = writer_lock_path(warehouse_path)
     with _held_writer_locks_guard:
         depth = _held_writer_locks.get(lock_path, 0)
         if depth:
@@ -215,21 +256,22 @@ def writer_lock(
         return
     timeout_seconds = WRITER_LOCK_TIMEOUT_SECONDS if timeout_seconds is None else timeout_seconds
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock_file(lock_path)
     try:
         retry_while_busy(
             lambda: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB),
             timeout_seconds=timeout_seconds,
             busy=lambda exc: isinstance(exc, BlockingIOError),
             give_up=lambda: WarehouseBusyError(
-                f"another sync ({_read_holder(lock_path)}) is writing the warehouse {lock_path.with_suffix('')}; "
+                f"another sync ({_read_holder(fd)}) is writing the warehouse {lock_path.with_suffix('')}; "
                 + (f"waited {timeout_seconds:.0f} s; " if timeout_seconds > 0 else "")
                 + "let it finish and run this one again (or stop that process)"
             ),
-            on_first_wait=(lambda: on_wait(_read_holder(lock_path))) if on_wait else None,
+            on_first_wait=(lambda: on_wait(_read_holder(fd))) if on_wait else None,
         )
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, _holder_description().encode(), 0)
+        holder = _holder_description().encode()
+        os.pwrite(fd, holder, 0)  # then cut to length: a reader never sees a mix of two holders
+        os.ftruncate(fd, len(holder))
         with _held_writer_locks_guard:
             _held_writer_locks[lock_path] = 1
         try:
@@ -248,9 +290,23 @@ def _holder_description() -> str:
     return f"pid {os.getpid()}, started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, {command}".strip(", ")
 
 
-def _read_holder(lock_path: Path) -> str:
+def _open_lock_file(lock_path: Path) -> int:
     try:
-        text = lock_path.read_text(errors="replace").strip()
-    except OSError:
-        text = ""
-    return text or "pid unknown"
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        if lock_path.is_symlink():
+            raise UnsafePathError(
+                f"the writer lock {lock_path} is a symbolic link; the pipeline never follows one (it would "
+                "overwrite what it points at): remove the link and run again") from None
+        raise
+
+
+def _read_holder(fd: int) -> str:
+    """Who holds the lock, as the holder wrote it into the lock file. It writes right after it takes
+    the lock, so a read in that instant finds the file empty: read again, for a second at most."""
+    deadline = time.monotonic() + 1.0
+    while True:
+        text = os.pread(fd, 4096, 0).decode(errors="replace").strip()
+        if text or time.monotonic() > deadline:
+            return text or "pid unknown"
+        time.sleep(0.01)

@@ -31,6 +31,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False  # close the connection without answering
     delay_seconds: float = 0.0  # wait before answering (to trigger client timeouts)
+    trickle_seconds: float = 0.0  # send the body one byte at a time, this far apart (never a read timeout)
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -155,7 +156,13 @@ class ScriptedServer:
                     self.send_header(name, value)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if reply.trickle_seconds:
+                    for index in range(len(body)):
+                        self.wfile.write(body[index:index + 1])
+                        self.wfile.flush()
+                        time.sleep(reply.trickle_seconds)
+                else:
+                    self.wfile.write(body)
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet test output
                 pass

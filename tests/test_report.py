@@ -37,7 +37,8 @@ DRAWN_MARKS = """[...document.querySelectorAll("figure")].map(figure => [
 def test_report_renders_every_chart_offline(tmp_path):
     assert run_cli("demo", "--days", "20", cwd=tmp_path).returncode == 0
     report = tmp_path / "spend.html"
-    result = run_cli("report", "--output", str(report), env={"WAREHOUSE_PATH": "data/demo.duckdb"}, cwd=tmp_path)
+    demo_serving = {"USAGE_PIPELINE_SERVING_PATH": "data/demo-serving.duckdb"}
+    result = run_cli("report", "--output", str(report), env=demo_serving, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     html = report.read_text()
     assert "http://" not in html and "https://" not in html  # self-contained: nothing to fetch

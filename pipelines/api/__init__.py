@@ -1,7 +1,7 @@
 """Admin API client: one authenticated httpx client with retries, a request budget, typed errors and pagers."""
 
 from pipelines.api.budget import RequestBudget
-from pipelines.api.client import AdminApiClient, ApiResponse, ClientStats
+from pipelines.api.client import AdminApiClient, ApiResponse, ClientStats, RequestLimits
 from pipelines.api.errors import (
     AdminApiError,
     ApiConnectionError,
@@ -12,6 +12,9 @@ from pipelines.api.errors import (
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
+    RedirectError,
+    RequestDeadlineError,
+    ResponseTooLargeError,
     ServerError,
     SpendCapError,
 )
@@ -40,7 +43,11 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "RequestBudget",
+    "RequestDeadlineError",
+    "RequestLimits",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
     "SpendCapError",

@@ -97,8 +97,20 @@ class ApiConnectionError(AdminApiError):
     """No HTTP response at all (connect failure, timeout, dropped connection) after every retry."""
 
 
+class RequestDeadlineError(ApiConnectionError):
+    """The answer took longer than the request's deadline (a trickling or stalled server); not retried."""
+
+
+class RedirectError(AdminApiError):
+    """A 3xx: never followed, since the key would go along to the redirect's target."""
+
+
 class MalformedResponseError(AdminApiError):
     """A successful status whose body is not JSON or does not have the expected shape."""
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """A body over the size cap: reading stopped at the cap."""
 
 
 class PaginationError(AdminApiError):

@@ -2,7 +2,9 @@
 
 Report endpoints (usage, cost, Claude Code) send `page=<next_page>`; entity lists send
 `after_id=<last_id>`. Both stop on `has_more: false` (never on a null cursor). Every other query
-parameter stays identical across pages, as the API requires. Pages are decoded by a caller-supplied
+parameter stays identical across pages, as the API requires. A walk is bounded in pages, in time
+(the client's `limits.pages_deadline_seconds`) and in cursor length, so a server that keeps
+answering `has_more` cannot hold a sync forever. Pages are decoded by a caller-supplied
 `decode(body) -> page` so the bytes are parsed once, straight into whatever the caller needs; the
 pagers only read `has_more` and the cursor from the result. Callers count pages as they iterate.
 """
@@ -10,14 +12,17 @@ pagers only read `has_more` and the cursor from the result. Callers count pages 
 from __future__ import annotations
 
 import json
+import reprlib
+import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from pipelines.api.client import AdminApiClient, ApiResponse
 from pipelines.api.errors import AdminApiError, MalformedResponseError, PaginationError
 
 MAX_LIST_LIMIT = 1000
+MAX_CURSOR_LENGTH = 2048  # the API's cursors are a few dozen characters; each is sent back in a URL
 
 
 class Page(Protocol):
@@ -138,17 +143,23 @@ def _walk_pages(
     used_cursors: set[str] = set()
     cursor: str | None = None
     pages = 0
+    deadline = time.monotonic() + client.limits.pages_deadline_seconds
     while True:
         page_params = fixed_params if cursor is None else (*fixed_params, (cursor_param, cursor))
         response = client.get(path, page_params, beta=beta)
         page, has_more = _decode(decode, response)
+        response = replace(response, content=b"")  # parsed: the body goes before the next one comes
         pages += 1
         if has_more:
             cursor = getattr(page, cursor_field)
             if not isinstance(cursor, str) or not cursor:
-                raise _error_about(response, PaginationError, f"has_more is true but {cursor_field} is {cursor!r}")
+                reason = f"has_more is true but {cursor_field} is {reprlib.repr(cursor)}"
+                raise _error_about(response, PaginationError, reason)
+            if len(cursor) > MAX_CURSOR_LENGTH:
+                reason = f"{cursor_field} is {len(cursor)} characters long (at most {MAX_CURSOR_LENGTH} expected)"
+                raise _error_about(response, PaginationError, reason)
             if cursor in used_cursors:
-                reason = f"cursor repeats: {cursor_field} {cursor!r} was already requested"
+                reason = f"cursor repeats: {cursor_field} {reprlib.repr(cursor)} was already requested"
                 raise _error_about(response, PaginationError, reason)
             used_cursors.add(cursor)
         yield page
@@ -156,6 +167,10 @@ def _walk_pages(
             return
         if pages >= max_pages:
             reason = f"more than {max_pages} pages; raise max_pages if that is expected"
+            raise _error_about(response, PaginationError, reason)
+        if time.monotonic() > deadline:
+            reason = (f"the pages took more than {client.limits.pages_deadline_seconds:g} s ({pages} pages so far) and "
+                      "has_more is still true; raise USAGE_PIPELINE_PAGES_DEADLINE_SECONDS if that is expected")
             raise _error_about(response, PaginationError, reason)
 
 

@@ -2,7 +2,9 @@
 
 Transient failures (429 with retry-after, 500/502/503/504/529, no response at all) are retried with
 exponential backoff and jitter, honouring retry-after. Everything else is final on the first answer:
-other 4xx cannot succeed on a retry, and a 429 without retry-after is the monthly spend cap.
+other 4xx cannot succeed on a retry, a 429 without retry-after is the monthly spend cap, a 3xx is a
+redirect that is not followed, and a TLS failure (an untrusted certificate, a server that does not
+speak TLS) fails the same way every time.
 Both the number of attempts and the total time are bounded; a wait that would end past the deadline
 is not started.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import math
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,7 +78,7 @@ class RetryPolicy:
     def _wait_before_retry(self, outcome: Outcome, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None when this outcome must not be retried."""
         if isinstance(outcome, httpx.TransportError):
-            return self._backoff(attempt)
+            return None if tls_failure(outcome) else self._backoff(attempt)
         status = outcome.status_code
         if status == 429 and not is_spend_cap(status, outcome.headers):
             retry_after = parse_retry_after(outcome.headers["retry-after"], datetime.now(UTC))
@@ -101,3 +104,13 @@ def parse_retry_after(value: str, now: datetime) -> float | None:
             return None
         return max(0.0, seconds)  # a date in the past means "now"
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def tls_failure(error: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind a transport error (httpx wraps it), or None."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -16,9 +16,10 @@ from contextlib import ExitStack, contextmanager
 import dagster as dg
 
 from pipelines.api import AdminApiClient, RequestBudget
+from pipelines.pending_settings import pending_setting, request_limits
 from pipelines.progress import Progress, WindowsDone
 from pipelines.settings import SETTINGS, ConfigError, Settings
-from pipelines.warehouse import writer_lock
+from pipelines.warehouse import restrict_new_files, writer_lock
 
 ADMIN_KEY_ENV = "ANTHROPIC_ADMIN_KEY"
 
@@ -47,6 +48,8 @@ def admin_api_clients(settings: Settings) -> Iterator[list[AdminApiClient]]:
                     settings.base_url,
                     timeout_seconds=settings.timeout_seconds,
                     budget=RequestBudget(settings.requests_per_minute, settings.request_burst),
+                    limits=request_limits(settings),
+                    allow_insecure_http=pending_setting(settings, "allow_insecure_http"),
                 )
             )
             for key in keys
@@ -56,7 +59,9 @@ def admin_api_clients(settings: Settings) -> Iterator[list[AdminApiClient]]:
 @contextmanager
 def writing_step(settings: Settings) -> Iterator[None]:
     """The warehouse's writer lock around one step that writes it (loads, snapshots, marts,
-    publication): the one place a Dagster step takes it, so two runs never interleave their writes."""
+    publication): the one place a Dagster step takes it, so two runs never interleave their writes.
+    What the step creates is private to the owner (or its group: USAGE_PIPELINE_SHARE_WITH_GROUP)."""
+    restrict_new_files(pending_setting(settings, "share_with_group"))
     with writer_lock(settings.warehouse_path):
         yield
 

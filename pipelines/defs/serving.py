@@ -31,6 +31,8 @@ def serving_snapshot(context: dg.AssetExecutionContext, settings: SettingsResour
     with writing_step(settings):  # no other sync writes the warehouse while it is copied
         publication = publish(settings.warehouse_path, settings.serving_path, settings.parquet_dir)
     how = f"full: {publication.reason}" if publication.is_full else f"incremental: {len(publication.days)} changed day(s)"
+    if publication.repaired:
+        how += f"; changed since the last publication, so copied again: {', '.join(publication.repaired)}"
     message = f"published {publication.tables} tables ({publication.rows} rows) to {publication.serving_path} ({how})"
     context.log.info(message)
     PROGRESS_LOGGER.info(message)
@@ -40,6 +42,7 @@ def serving_snapshot(context: dg.AssetExecutionContext, settings: SettingsResour
             "publication": "full" if publication.is_full else "incremental",
             "publication_reason": publication.reason,
             "days_copied": len(publication.days),
+            "repaired": ", ".join(publication.repaired),
             "dagster/row_count": publication.rows,
             "serving_path": dg.MetadataValue.path(str(publication.serving_path)),
             "parquet_dir": dg.MetadataValue.path(settings.parquet_dir),

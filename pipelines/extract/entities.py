@@ -12,8 +12,15 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.api import AdminApiClient, NotFoundError, PermissionDeniedError, iter_list_pages
+from pipelines.api import (
+    AdminApiClient,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    iter_list_pages,
+)
 from pipelines.normalize import (
+    MalformedPage,
     SchemaDrift,
     decode_api_keys_page,
     decode_invites_page,
@@ -75,7 +82,12 @@ class EntitySnapshot:
 
 def fetch_organization(client: AdminApiClient) -> pl.DataFrame:
     """The organization the key belongs to (one row: id, name, type, extras)."""
-    return decode_organization(client.get(ORGANIZATION_PATH).content)
+    response = client.get(ORGANIZATION_PATH)
+    try:
+        return decode_organization(response.content)
+    except MalformedPage as exc:
+        raise MalformedResponseError(f"not an organization: {exc}", status=response.status,
+                                     request_id=response.request_id, endpoint=response.endpoint) from exc
 
 
 def fetch_entity_snapshot(client: AdminApiClient, organization: pl.DataFrame) -> EntitySnapshot:

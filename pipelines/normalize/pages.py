@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from pipelines.terminal import first_line
+
 if TYPE_CHECKING:  # drift.py writes JSON text with this module's helper
     from pipelines.normalize.drift import SchemaDrift
 
@@ -61,11 +63,6 @@ class ListPage:
 def preview(body: bytes) -> str:
     """The start of a body for error messages (shows an HTML error page or a truncation)."""
     return repr(body[:80]) + ("..." if len(body) > 80 else "")
-
-
-def first_line(error: Exception) -> str:
-    """Polars errors carry several lines of hints; the first line is the reason."""
-    return str(error).strip().splitlines()[0]
 
 
 def read_json(body: bytes, schema: dict[str, pl.DataType]) -> pl.DataFrame:

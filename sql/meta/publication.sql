@@ -18,3 +18,19 @@ CREATE TABLE IF NOT EXISTS meta.published_partitions (
     partition_date  DATE         NOT NULL,
     loaded_at       TIMESTAMPTZ  NOT NULL
 );
+
+-- What the copy held when published (pipelines/fingerprints.py): per table, per UTC day for the
+-- day-grained ones (day NULL for a whole table), so the next publication can tell what changed since.
+CREATE TABLE IF NOT EXISTS meta.published_fingerprints (
+    table_name  VARCHAR  NOT NULL,   -- schema.table
+    day         DATE,
+    row_count   BIGINT   NOT NULL,
+    checksum    HUGEINT  NOT NULL    -- the sum of every row's hash
+);
+
+-- Every file of the Parquet export written with the copy, to tell a month deleted or changed by hand.
+CREATE TABLE IF NOT EXISTS meta.published_files (
+    path         VARCHAR  NOT NULL,  -- relative to the export folder
+    size         BIGINT   NOT NULL,
+    modified_ns  BIGINT   NOT NULL
+);
