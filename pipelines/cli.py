@@ -27,7 +27,6 @@ from pipelines.api.client import check_api_key, check_base_url
 from pipelines.dagster_home import project_dagster_home
 from pipelines.ingest import WindowLoadError
 from pipelines.notify import DeliveryError, channels, send
-from pipelines.pending_settings import pending_setting, request_limits
 from pipelines.progress import ProgressDisplay
 from pipelines.publish import NoServingCopyError
 from pipelines.query import FORMATS, QueryError
@@ -237,7 +236,7 @@ def _user_fixable(exc: BaseException) -> str | None:
 def _settings(args: argparse.Namespace) -> Settings:
     """The settings of a command; what it creates from then on is private to the owner (or its group)."""
     settings = Settings.load(config_file=args.config)
-    restrict_new_files(pending_setting(settings, "share_with_group"))
+    restrict_new_files(settings.share_with_group)
     return settings
 
 
@@ -323,10 +322,9 @@ def _check_keys(keys: tuple[str, ...]) -> None:
 def _check_transport(settings: Settings) -> None:
     """Refuse, before a run starts, a base URL the key must not travel to and unusable request limits."""
     try:
-        check_base_url(settings.base_url, allow_insecure_http=pending_setting(settings, "allow_insecure_http"))
+        check_base_url(settings.base_url, allow_insecure_http=settings.allow_insecure_http)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    request_limits(settings)
 
 
 def _waiting_for(warehouse: str, wait_seconds: float):

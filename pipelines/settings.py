@@ -107,6 +107,30 @@ class Settings(BaseModel):
         60.0, "USAGE_PIPELINE_TIMEOUT_SECONDS", "Read timeout of one HTTP request in seconds (default 60).",
         gt=0, le=3600, allow_inf_nan=False,
     )
+    request_deadline_seconds: float = setting(
+        300.0, "USAGE_PIPELINE_REQUEST_DEADLINE_SECONDS",
+        "Longest one HTTP request may take, connecting and the whole body included; a slower answer is cut, "
+        "not retried (default 300).",
+        gt=0, le=86_400, allow_inf_nan=False,
+    )
+    max_response_mb: int = setting(
+        64, "USAGE_PIPELINE_MAX_RESPONSE_MB",
+        "Largest response body, once decoded, in MiB; reading stops there with an error (default 64).", ge=1, le=4096,
+    )
+    pages_deadline_seconds: float = setting(
+        1800.0, "USAGE_PIPELINE_PAGES_DEADLINE_SECONDS",
+        "Longest all pages of one request window (or entity list) may take (default 1800).",
+        gt=0, le=7 * 86_400, allow_inf_nan=False,
+    )
+    allow_insecure_http: bool = setting(
+        False, "USAGE_PIPELINE_ALLOW_INSECURE_HTTP",
+        "Allow a plain http:// base URL to a host that is not loopback (the key then crosses the network "
+        "unencrypted). Default false.",
+    )
+    share_with_group: bool = setting(
+        False, "USAGE_PIPELINE_SHARE_WITH_GROUP",
+        "Create files and folders readable by the owner's group too (umask 027 instead of 077). Default false.",
+    )
     budgets: tuple[tuple[str, Decimal], ...] = setting(  # (workspace name or ID, monthly USD)
         (), "USAGE_PIPELINE_BUDGETS",
         "Monthly budgets in USD by workspace name or ID, warned about when exceeded: a [budgets] table in the "

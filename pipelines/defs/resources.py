@@ -15,8 +15,7 @@ from contextlib import ExitStack, contextmanager
 
 import dagster as dg
 
-from pipelines.api import AdminApiClient, RequestBudget
-from pipelines.pending_settings import pending_setting, request_limits
+from pipelines.api import AdminApiClient, RequestBudget, RequestLimits
 from pipelines.progress import Progress, WindowsDone
 from pipelines.settings import SETTINGS, ConfigError, Settings
 from pipelines.warehouse import restrict_new_files, writer_lock
@@ -49,7 +48,7 @@ def admin_api_clients(settings: Settings) -> Iterator[list[AdminApiClient]]:
                     timeout_seconds=settings.timeout_seconds,
                     budget=RequestBudget(settings.requests_per_minute, settings.request_burst),
                     limits=request_limits(settings),
-                    allow_insecure_http=pending_setting(settings, "allow_insecure_http"),
+                    allow_insecure_http=settings.allow_insecure_http,
                 )
             )
             for key in keys
@@ -61,7 +60,7 @@ def writing_step(settings: Settings) -> Iterator[None]:
     """The warehouse's writer lock around one step that writes it (loads, snapshots, marts,
     publication): the one place a Dagster step takes it, so two runs never interleave their writes.
     What the step creates is private to the owner (or its group: USAGE_PIPELINE_SHARE_WITH_GROUP)."""
-    restrict_new_files(pending_setting(settings, "share_with_group"))
+    restrict_new_files(settings.share_with_group)
     with writer_lock(settings.warehouse_path):
         yield
 
@@ -76,3 +75,12 @@ def progress_of(context: dg.AssetExecutionContext) -> Progress:
         PROGRESS_LOGGER.info(message, extra={"progress": event})
 
     return progress
+
+
+def request_limits(settings: Settings) -> RequestLimits:
+    """How long and how big the Admin API client's requests may be."""
+    return RequestLimits(
+        deadline_seconds=settings.request_deadline_seconds,
+        max_response_bytes=settings.max_response_mb * 2**20,
+        pages_deadline_seconds=settings.pages_deadline_seconds,
+    )
