@@ -27,6 +27,7 @@ def settings_for(simulator, path: Path) -> Settings:
             "warehouse_path": str(path),
             "start_date": "2026-01-01",
             "requests_per_minute": 0,
+            "source": "legacy",
         }
     )
 
@@ -39,6 +40,7 @@ def start_sync_process(simulator, path: Path) -> subprocess.Popen:
         "WAREHOUSE_PATH": str(path),
         "USAGE_PIPELINE_START_DATE": "2026-01-01",
         "USAGE_PIPELINE_REQUESTS_PER_MINUTE": "0",
+        "USAGE_PIPELINE_SOURCE": "legacy",
     }
     command = [sys.executable, "-m", "pipelines.cli", "sync", "--verbose", "--start", FIRST.isoformat(), "--end", LAST.isoformat()]
     return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)

@@ -195,7 +195,8 @@ def focus_csv(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as env, Simulator(seed=SIMULATOR_SEED, port=0, now=SIMULATOR_NOW) as simulator:
         env.setenv("ANTHROPIC_ADMIN_KEY", DEMO_ADMIN_KEY)
         settings = Settings.from_mapping({"base_url": simulator.base_url, "warehouse_path": str(warehouse),
-                                          "start_date": "2025-01-01", "requests_per_minute": 0})
+                                          "start_date": "2025-01-01", "requests_per_minute": 0,
+                                          "source": "legacy"})
         run_sync(settings, SyncRange(FIRST, LAST))
         simulator.restate(RESTATED_DAY)
         run_sync(settings, SyncRange(RESTATED_DAY, RESTATED_DAY), entities=False, reports=("messages_usage", "cost_report"))

@@ -30,6 +30,7 @@ def settings(simulator, tmp_path, monkeypatch) -> Settings:
             "warehouse_path": str(tmp_path / "warehouse.duckdb"),
             "start_date": "2026-01-01",
             "requests_per_minute": 0,
+            "source": "legacy",  # these tests check the legacy reports; tests/test_analytics_*.py the Analytics API
         }
     )
 
@@ -211,7 +212,7 @@ def test_several_organizations_load_side_by_side_and_never_overwrite_each_other(
         assert second_org.organization_id != simulator.org.organization_id
         settings = Settings.from_mapping(
             {"base_url": simulator.base_url, "warehouse_path": str(tmp_path / "w.duckdb"),
-             "start_date": "2026-01-01", "requests_per_minute": 0}
+             "start_date": "2026-01-01", "requests_per_minute": 0, "source": "legacy"}
         )
         monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", f"{DEMO_ADMIN_KEY}, {second_key}")
         sync(settings, LAST, LAST)

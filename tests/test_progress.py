@@ -19,7 +19,8 @@ WINDOWS = 65
 def cli_env(simulator, tmp_path) -> dict[str, str]:
     return {"ANTHROPIC_ADMIN_KEY": DEMO_ADMIN_KEY, "ANTHROPIC_BASE_URL": simulator.base_url,
             "WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), "USAGE_PIPELINE_START_DATE": "2026-01-01",
-            "USAGE_PIPELINE_REQUESTS_PER_MINUTE": "0"}
+            "USAGE_PIPELINE_REQUESTS_PER_MINUTE": "0",
+            "USAGE_PIPELINE_SOURCE": "legacy"}
 
 
 def run_on_terminal(args: tuple[str, ...], env: dict[str, str], cwd, timeout: float = 240) -> tuple[int, str]:

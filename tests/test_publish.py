@@ -30,7 +30,7 @@ def warehouse(tmp_path_factory) -> Path:
         env.setenv("ANTHROPIC_ADMIN_KEY", DEMO_ADMIN_KEY)
         settings = Settings.from_mapping(
             {"base_url": simulator.base_url, "warehouse_path": str(path), "start_date": "2026-01-01",
-             "requests_per_minute": 0}
+             "requests_per_minute": 0, "source": "legacy"}
         )
         run_sync(settings, SyncRange(date(2026, 10, 28), date(2026, 11, 3)))
     return path

@@ -19,6 +19,7 @@ from pipelines.models import MartCheck, mart_checks, mart_tables
 from pipelines.reports import REPORTS
 from pipelines.warehouse import connect
 
+LOAD_LOG = "raw.load_log"
 # The raw asset that writes each raw table.
 RAW_ASSET_KEYS: dict[str, dg.AssetKey] = {
     **{table: dg.AssetKey(["raw", report.name]) for report in REPORTS for table in report.tables},
@@ -29,6 +30,13 @@ RAW_ASSET_KEYS: dict[str, dg.AssetKey] = {
 def asset_key(table: str) -> dg.AssetKey:
     """The asset of a table: raw tables by the asset that loads them, the others by schema and name."""
     return RAW_ASSET_KEYS.get(table) or dg.AssetKey(table.split("."))
+
+
+def upstream_keys(table: str) -> set[dg.AssetKey]:
+    """The assets a read of `table` depends on: the load log is written by every report asset."""
+    if table == LOAD_LOG:
+        return {dg.AssetKey(["raw", report.name]) for report in REPORTS}
+    return {asset_key(table)}
 
 
 MART_TABLES = mart_tables()
@@ -46,7 +54,7 @@ def check_key(check: MartCheck) -> dg.AssetCheckKey:
             key=asset_key(table.table),
             group_name=table.schema,
             description=table.description,
-            deps=sorted({asset_key(read) for read in table.reads}, key=lambda key: key.to_user_string()),
+            deps=sorted({key for read in table.reads for key in upstream_keys(read)}, key=lambda key: key.to_user_string()),
             kinds={"duckdb", "sql"},
             metadata={"table": table.table, "grain": ", ".join(table.grain),
                       "incremental_by": table.incremental_by or "rebuilt whole"},

@@ -35,6 +35,7 @@ def cli_env(simulator: Simulator | None, warehouse: Path, key: str = DEMO_ADMIN_
         "WAREHOUSE_PATH": str(warehouse),
         "USAGE_PIPELINE_START_DATE": START_DATE,
         "USAGE_PIPELINE_REQUESTS_PER_MINUTE": "0",  # the simulator has no rate limit to respect
+        "USAGE_PIPELINE_SOURCE": "legacy",  # the fault suite targets the legacy reports' pages
     }
     if simulator is not None:
         env["ANTHROPIC_BASE_URL"] = simulator.base_url
@@ -53,7 +54,7 @@ def settings_for(simulator: Simulator, warehouse: Path) -> Settings:
     """The settings an in-process run (run_sync, Dagster) uses for the same warehouse."""
     return Settings.from_mapping(
         {"base_url": simulator.base_url, "warehouse_path": str(warehouse), "start_date": START_DATE,
-         "requests_per_minute": 0}
+         "requests_per_minute": 0, "source": "legacy"}
     )
 
 
