@@ -212,7 +212,7 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, tables: list[MartTable], inputs
     they changed on): when it changes, every day must be rebuilt (a renamed workspace renames its
     history, a new price re-prices it)."""
     digest = hashlib.sha256()
-    for table in tables:
+    for table in sorted(tables, key=lambda table: table.table):  # the build order may vary between processes
         digest.update(table.sql.encode())
     for name, frame in sorted(inputs.items()):
         digest.update(name.encode() + frame.write_csv().encode())
