@@ -22,19 +22,23 @@ from pipelines.reports.spec import ReportSpec
 from pipelines.warehouse import read_sql
 
 
+def loads_anything(report: ReportSpec, source: str) -> bool:
+    """Whether the `source` setting leaves this report any day at all: a forced source leaves out the
+    reports of the other one, so a sync need not run them."""
+    return report.source is None or source in ("auto", report.source)
+
+
 def days_to_load(
     report: ReportSpec, source: str, first_day: date, last_day: date, today: date, fell_back: bool
 ) -> list[date]:
     """The days of [first_day, last_day] this report loads under the `source` setting; `fell_back`:
     the organization's Analytics API report fell back (it matters to a legacy report under `auto`)."""
+    if not loads_anything(report, source):
+        return []
     days = [first_day + timedelta(days=offset) for offset in range((last_day - first_day).days + 1)]
     if report.source == "analytics":
-        return [] if source == "legacy" else [day for day in days if serves(day, today)]
-    if report.source == "legacy":
-        if source == "analytics":
-            return []
-        if source == "legacy" or fell_back:
-            return days
+        return [day for day in days if serves(day, today)]
+    if report.source == "legacy" and source == "auto" and not fell_back:
         return [day for day in days if not serves(day, today)]
     return days
 

@@ -21,6 +21,7 @@ from pipelines.defs.resources import resources_from_settings
 from pipelines.memory import cap_malloc_arenas
 from pipelines.reports import REPORT_NAMES, reports_named
 from pipelines.settings import ConfigError, Settings
+from pipelines.sources import loads_anything
 from pipelines.warehouse import writer_lock
 
 
@@ -71,7 +72,8 @@ def run_sync(
     Admin keys are read from ANTHROPIC_ADMIN_KEY when the run starts (never from Dagster config).
     Raises the underlying error (AdminApiError, WindowLoadError, ...) when a step fails.
     """
-    selected_reports = {report.name for report in reports_named(reports)}
+    # a forced source leaves the other source's reports nothing to load: their steps are not run
+    selected_reports = {report.name for report in reports_named(reports) if loads_anything(report, settings.source)}
     cap_malloc_arenas()
     with writer_lock(settings.warehouse_path, timeout_seconds=wait_seconds, on_wait=on_wait):
         home = dagster_home or os.environ.get("DAGSTER_HOME")
