@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import polars as pl
 
@@ -88,5 +88,3 @@ class ReportSpec(Generic[OptionsT]):
     def day_totals_sql(self) -> str:
         return (self.folder / "day_totals.sql").read_text()
 
-
-Decode = Callable[[bytes], Any]
