@@ -1,4 +1,4 @@
-"""The `usage-pipeline` command line: demo, sync, sql, report, chargeback, alerts, simulate.
+"""The `usage-pipeline` command line: demo, sync, sql, report, chargeback, alerts, ui, simulate.
 
 Errors the user can fix (a rejected key, a bad date, a locked warehouse, a malformed page, a full
 disk, a read-only folder) are printed as one clear line on stderr with exit status 1, never as a
@@ -24,7 +24,7 @@ from pipelines.alerts import deliver, run_failed_alert
 from pipelines.chargeback import ChargebackError, write_chargeback
 from pipelines.cost_centers import read_cost_centers
 from pipelines.api.client import check_api_key, check_base_url
-from pipelines.dagster_home import project_dagster_home
+from pipelines.dagster_home import dagster_dev_command, project_dagster_home
 from pipelines.ingest import WindowLoadError
 from pipelines.notify import DeliveryError, channels, send
 from pipelines.progress import ProgressDisplay
@@ -192,6 +192,18 @@ def _parser() -> argparse.ArgumentParser:
     alerts.add_argument("action", choices=["test"], help="test: send a test message")
     alerts.set_defaults(handler=_alerts)
 
+    ui = commands.add_parser(
+        "ui",
+        help="start the Dagster UI (dagster dev) on the instance `sync` records its runs in",
+        description="Start `dagster dev` (the Dagster UI and its daemon, which runs the schedules and sensors you "
+        "turn on) with DAGSTER_HOME set to the project's instance: DAGSTER_HOME if set, else .dagster_home beside "
+        "usage-pipeline.toml (or in the working directory). The UI then shows the materializations, checks and runs "
+        "of `usage-pipeline sync`. Works outside a checkout: the code location is the installed package.",
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)")
+    ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    ui.set_defaults(handler=_ui)
+
     simulate = commands.add_parser(
         "simulate",
         help="serve the Admin API simulator on 127.0.0.1 until interrupted",
@@ -308,6 +320,19 @@ def _alerts(args: argparse.Namespace) -> int:
                      "A test message from `usage-pipeline alerts test`: alerts reach this channel.")
     _say(f"test alert sent by {', '.join(delivered)}")
     return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    _settings(args)  # a bad setting is one line here, not an error inside the UI
+    if not 0 < args.port <= 65535:
+        raise ConfigError(f"--port must be from 1 to 65535, got {args.port}")
+    home = project_dagster_home(args.config)
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    if args.config:  # the code location reads the settings from the same file
+        env["USAGE_PIPELINE_CONFIG"] = str(Path(args.config).resolve())
+    _say(f"Dagster UI on http://{args.host}:{args.port}, instance {home}; Ctrl-C stops it")
+    command = dagster_dev_command(home, args.host, args.port)
+    os.execve(command[0], command, env)  # Ctrl-C goes straight to dagster dev, which shuts down its processes
 
 
 def _check_keys(keys: tuple[str, ...]) -> None:
