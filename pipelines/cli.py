@@ -64,7 +64,7 @@ MAX_WAIT_SECONDS = 86_400.0
 MAX_DEMO_DAYS = 731
 MAX_ROWS_PER_HOUR = 100_000
 EPILOG = "Settings (environment variables):\n" + "\n".join(
-    f"  {setting.env:<42} {setting.help}" for setting in SETTINGS.values()
+    f"  {setting.env or f'{setting.key} (config file)':<42} {setting.help}" for setting in SETTINGS.values()
 )
 
 
@@ -258,7 +258,8 @@ def _sync(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _check_keys(settings.require_keys())
-    read_cost_centers(settings.cost_centers_file)  # a bad mapping stops the sync before any request
+    # a bad mapping stops the sync before any request
+    read_cost_centers(settings.cost_centers_file, settings.cost_centers)
     _check_transport(settings)
     refuse_unsafe_paths(
         {"WAREHOUSE_PATH": settings.warehouse_path, "USAGE_PIPELINE_SERVING_PATH": settings.serving_path},

@@ -1,26 +1,31 @@
-"""The cost-center mapping: which team and cost center a workspace, an API key or a person belongs to,
-and from when. An input of the marts build, like the budgets and the price file.
+"""The cost-center mapping: which team and cost center a person, a service account, a federated identity,
+an API key, a product or a workspace belongs to, and from when. An input of the marts build, like the
+budgets and the price file.
 
-The mapping is a reviewed CSV (setting ``cost_centers_file``) with the columns ``kind`` (workspace,
-api_key or user), ``id`` (the workspace or API key ID; for a user the user ID or email), ``team``,
-``cost_center``, ``valid_from`` (inclusive UTC day) and ``valid_to`` (exclusive, empty = still in
-force). A person who moves team gets a second row starting the day the first one ends.
-It is read and validated before any work: a mistake is one line naming the file and line, so the
-person who edited the spreadsheet can fix it.
+The mapping comes from a reviewed CSV (setting ``cost_centers_file``) and/or ``[[cost_centers]]`` entries
+in the config file (setting ``cost_centers``), with the same fields: ``kind`` (see ``KINDS``), ``id``
+(the workspace, API key or service account ID, the federated subject, the product; for a user the user ID
+or email), ``team``, ``cost_center``, ``valid_from`` (inclusive UTC day) and ``valid_to`` (exclusive,
+empty = still in force). A person who moves team gets a second row starting the day the first one ends.
+Both sources go through one validation, before any work: a mistake is one line naming the file and line,
+so the person who edited the mapping can fix it, and overlapping periods are refused across both.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from pipelines.settings import ConfigError
+from pipelines.settings import ConfigError, CostCenterEntry
 
-KINDS = ("user", "api_key", "workspace")  # precedence: a person's mapping over their key's over the workspace's
+# Precedence, first wins: the actor (a person, a service account or a federated identity: one cost has
+# at most one), then the API key, then the product, then the workspace (see int_cost_center_cost.sql).
+KINDS = ("user", "service_account", "federated", "api_key", "product", "workspace")
 COLUMNS = ("kind", "id", "team", "cost_center", "valid_from", "valid_to")
 # The mapping as the build registers it (text, cast in sql/marts/cost_centers.sql).
 SCHEMA = {"kind": pl.String, "subject": pl.String, "team": pl.String, "cost_center": pl.String,
@@ -38,17 +43,11 @@ class _Row:
     valid_to: date | None
 
 
-def read_cost_centers(path: str | Path | None) -> pl.DataFrame:
-    """The mapping's rows (none without a file), or a ConfigError naming the first bad line."""
-    frame = pl.DataFrame(schema=SCHEMA)
-    if not path:
-        return frame
-    path = Path(path)
-    try:
-        with path.open(newline="") as file:
-            rows = _parse(path, csv.reader(file))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ConfigError(f"cannot read cost centers file {path}: {exc}") from None
+def read_cost_centers(path: str | Path | None, entries: Iterable[CostCenterEntry] = ()) -> pl.DataFrame:
+    """The mapping's rows from the CSV at ``path`` (if any) and the config file's ``entries``, or a
+    ConfigError naming the first bad line."""
+    fields = [*(_csv_fields(Path(path)) if path else []), *_entry_fields(entries)]
+    rows = [_validated(where, values) for where, values in fields]
     _refuse_overlaps(rows)
     return pl.DataFrame(
         [(row.kind, row.subject, row.team, row.cost_center, row.valid_from.isoformat(),
@@ -57,31 +56,53 @@ def read_cost_centers(path: str | Path | None) -> pl.DataFrame:
     )
 
 
-def _parse(path: Path, reader) -> list[_Row]:
-    header = [name.strip() for name in next(reader, [])]
-    missing = [name for name in COLUMNS if name not in header]
-    if missing:
-        raise ConfigError(f"{path}:1: missing column(s) {', '.join(missing)}; the header is {','.join(COLUMNS)}")
-    rows = []
-    for values in reader:
-        where = f"{path}:{reader.line_num}"
-        if not any(value.strip() for value in values):
-            continue
-        if len(values) != len(header):
-            raise ConfigError(f"{where}: {len(values)} fields, the header has {len(header)}")
-        row = {name: value.strip() for name, value in zip(header, values)}
-        if row["kind"] not in KINDS:
-            raise ConfigError(f"{where}: unknown kind {row['kind']!r}; use one of {', '.join(KINDS)}")
-        for name in ("id", "team", "cost_center"):
-            if not row[name]:
-                raise ConfigError(f"{where}: missing {name}")
-        valid_from = _day(where, "valid_from", row["valid_from"])
-        valid_to = _day(where, "valid_to", row["valid_to"]) if row["valid_to"] else None
-        if valid_to is not None and valid_to <= valid_from:
-            raise ConfigError(f"{where}: valid_to {valid_to} is not after valid_from {valid_from} (valid_to is exclusive)")
-        subject = row["id"].lower() if row["kind"] == "user" and "@" in row["id"] else row["id"]
-        rows.append(_Row(where, row["kind"], subject, row["team"], row["cost_center"], valid_from, valid_to))
-    return rows
+def _csv_fields(path: Path) -> list[tuple[str, dict[str, str]]]:
+    """Each non-blank row of the CSV as (file:line, {column: text}); other columns are ignored."""
+    try:
+        with path.open(newline="") as file:
+            reader = csv.reader(file)
+            header = [name.strip() for name in next(reader, [])]
+            missing = [name for name in COLUMNS if name not in header]
+            if missing:
+                raise ConfigError(f"{path}:1: missing column(s) {', '.join(missing)}; "
+                                  f"the header is {','.join(COLUMNS)}")
+            rows = []
+            for values in reader:
+                where = f"{path}:{reader.line_num}"
+                if not any(value.strip() for value in values):
+                    continue
+                if len(values) != len(header):
+                    raise ConfigError(f"{where}: {len(values)} fields, the header has {len(header)}")
+                rows.append((where, dict(zip(header, values))))
+            return rows
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"cannot read cost centers file {path}: {exc}") from None
+
+
+def _entry_fields(entries: Iterable[CostCenterEntry]) -> Iterator[tuple[str, dict[str, str]]]:
+    """Each config-file entry as (file:line, {field: text}); a TOML date reads as YYYY-MM-DD."""
+    for entry in entries:
+        unknown = [key for key, _ in entry.fields if key not in COLUMNS]
+        if unknown:
+            raise ConfigError(f"{entry.where}: unknown key(s) {', '.join(unknown)}; use {', '.join(COLUMNS)}")
+        yield entry.where, {key: str(value) for key, value in entry.fields}
+
+
+def _validated(where: str, values: Mapping[str, str]) -> _Row:
+    row = {name: values.get(name, "").strip() for name in COLUMNS}
+    if not row["kind"]:
+        raise ConfigError(f"{where}: missing kind")
+    if row["kind"] not in KINDS:
+        raise ConfigError(f"{where}: unknown kind {row['kind']!r}; use one of {', '.join(KINDS)}")
+    for name in ("id", "team", "cost_center", "valid_from"):
+        if not row[name]:
+            raise ConfigError(f"{where}: missing {name}")
+    valid_from = _day(where, "valid_from", row["valid_from"])
+    valid_to = _day(where, "valid_to", row["valid_to"]) if row["valid_to"] else None
+    if valid_to is not None and valid_to <= valid_from:
+        raise ConfigError(f"{where}: valid_to {valid_to} is not after valid_from {valid_from} (valid_to is exclusive)")
+    subject = row["id"].lower() if row["kind"] == "user" and "@" in row["id"] else row["id"]
+    return _Row(where, row["kind"], subject, row["team"], row["cost_center"], valid_from, valid_to)
 
 
 def _day(where: str, column: str, text: str) -> date:

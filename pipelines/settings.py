@@ -14,6 +14,7 @@ unknown keys and admin keys with our own messages, and the whole reader is `load
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,8 +41,18 @@ class ConfigError(ValueError):
 
 
 def setting(default: Any, env: str, help: str, *, key: str | None = None, **field: Any) -> Any:
-    """A field read from `env` and from the config key `key` (default: the field's own name)."""
+    """A field read from `env` (none: config file only) and from the config key `key` (default: the field's
+    own name)."""
     return Field(default, description=help, json_schema_extra={"env": env, "key": key}, **field)
+
+
+@dataclass(frozen=True)
+class CostCenterEntry:
+    """One `[[cost_centers]]` entry of the config file as written, validated with the CSV's rows by
+    `pipelines.cost_centers`; `where` is the file and line of its header, for error messages."""
+
+    where: str
+    fields: tuple[tuple[str, object], ...]
 
 
 class Settings(BaseModel):
@@ -142,6 +153,11 @@ class Settings(BaseModel):
         "(see the README's Cost centers and chargeback); a path relative to the current directory. Default none: "
         "all cost is unmapped.",
     )
+    cost_centers: tuple[CostCenterEntry, ...] = setting(
+        (), "",
+        "The same mapping inline: [[cost_centers]] entries in the config file with the CSV's columns as keys, "
+        "used together with cost_centers_file. Config file only. Default none.",
+    )
     stale_after_days: int = setting(
         2, "USAGE_PIPELINE_STALE_AFTER_DAYS",
         "A report's data is stale (its freshness check fails and the stale-data alert goes out) when its newest "
@@ -176,7 +192,7 @@ class Settings(BaseModel):
         elif config_file or environ.get("USAGE_PIPELINE_CONFIG"):
             raise ConfigError(f"config file {path} does not exist (set by USAGE_PIPELINE_CONFIG or --config)")
         for name, known in SETTINGS.items():
-            if environ.get(known.env, "").strip() != "":
+            if known.env and environ.get(known.env, "").strip() != "":
                 raw[name] = environ[known.env]
         return cls.from_mapping(raw)
 
@@ -249,6 +265,15 @@ class Settings(BaseModel):
         addresses = value.split(",") if isinstance(value, str) else value
         return tuple(str(address).strip() for address in addresses if str(address).strip())
 
+    @field_validator("cost_centers", mode="before")
+    @classmethod
+    def _cost_center_entries(cls, value: Any) -> Any:
+        if not isinstance(value, list | tuple) or not all(isinstance(e, CostCenterEntry | dict) for e in value):
+            raise ValueError("is invalid: write each mapping row as a [[cost_centers]] table")
+        return tuple(entry if isinstance(entry, CostCenterEntry)
+                     else CostCenterEntry(f"cost_centers[{index}]", tuple(entry.items()))
+                     for index, entry in enumerate(value))
+
     @field_validator("budgets", mode="before")
     @classmethod
     def _budgets(cls, value: Any) -> tuple[tuple[str, Decimal], ...]:
@@ -273,6 +298,8 @@ def _as_setting(name: str, info: FieldInfo) -> Setting:
 SETTINGS: dict[str, Setting] = {name: _as_setting(name, info) for name, info in Settings.model_fields.items()}
 # Secrets besides the admin keys: read from the environment only, never shown.
 ENVIRONMENT_ONLY = {"alert_webhook_url", "smtp_password"}
+# Settings that only the config file can hold (no environment variable).
+CONFIG_FILE_ONLY = {name for name, known in SETTINGS.items() if not known.env}
 _COMPARISONS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
@@ -291,7 +318,7 @@ def _config_error(exc: ValidationError, raw: Mapping[str, object]) -> ConfigErro
         problem = _number_range(info)
     else:
         problem = f"is invalid: {error['msg'][:1].lower()}{error['msg'][1:]}"
-    return ConfigError(f"{SETTINGS[name].env}={shown} {problem}")
+    return ConfigError(f"{SETTINGS[name].env or SETTINGS[name].key}={shown} {problem}")
 
 
 def _number_range(info: FieldInfo) -> str:
@@ -308,7 +335,8 @@ def _number_range(info: FieldInfo) -> str:
 
 def _read_config_file(path: Path) -> dict[str, object]:
     try:
-        document = tomllib.loads(path.read_text())
+        text = path.read_text()
+        document = tomllib.loads(text)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     by_key = {known.key: name for name, known in SETTINGS.items()}
@@ -319,7 +347,21 @@ def _read_config_file(path: Path) -> dict[str, object]:
         raise ConfigError(f"{path}: admin keys belong in the ANTHROPIC_ADMIN_KEY environment variable, not in a file")
     for key in sorted(set(document) & ENVIRONMENT_ONLY):
         raise ConfigError(f"{path}: {key} is a secret; set {SETTINGS[key].env} in the environment, not in a file")
+    if isinstance(document.get("cost_centers"), list):
+        document["cost_centers"] = _located_entries(path, text, document["cost_centers"])
     return {by_key[key]: value for key, value in document.items()}
+
+
+_COST_CENTERS_HEADER = re.compile(r'^[ \t]*\[\[[ \t]*"?cost_centers"?[ \t]*\]\]', re.MULTILINE)
+
+
+def _located_entries(path: Path, text: str, entries: list) -> list[CostCenterEntry]:
+    """The [[cost_centers]] entries, each with the line of its header (tomllib has no line numbers:
+    the n-th entry is the n-th header line)."""
+    lines = [text.count("\n", 0, match.start()) + 1 for match in _COST_CENTERS_HEADER.finditer(text)]
+    if len(lines) != len(entries) or not all(isinstance(entry, dict) for entry in entries):
+        raise ConfigError(f"{path}: write each cost-center mapping row as its own [[cost_centers]] table")
+    return [CostCenterEntry(f"{path}:{line}", tuple(entry.items())) for line, entry in zip(lines, entries)]
 
 
 def _parse_budgets(value: object) -> tuple[tuple[str, Decimal], ...]:

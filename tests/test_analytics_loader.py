@@ -113,8 +113,13 @@ def test_cost_rows_beyond_the_limit_load_exactly(server, tmp_path):
                          cost_type="tokens", token_type="output_tokens"),
                    cost={"amount": "1.25", "list_amount": "1.5", "currency": "USD", "requests": None})
             for i in range(1500)]  # cost_type/token_type fan-out: more rows than limit=1000
-    server.reply(json_reply(ORG), json_reply(page(rows)), json_reply(page([])))
+    server.reply(json_reply(ORG), json_reply(page(rows)), json_reply(page([])), json_reply(page([])))
     warehouse = load(server, tmp_path, "analytics_cost", date(2026, 11, 18), date(2026, 11, 18))
+    assert [[value for key, value in request.query if key == "group_by[]"] for request in server.requests[1:]] == [
+        ["workspace_id", "actor", "api_key_id", "model", "service_tier", "cost_type", "token_type"],
+        ["workspace_id", "product", "model"],
+        ["workspace_id", "actor", "api_key_id", "product"],  # grouping 'chargeback'
+    ]
     with duckdb.connect(warehouse, read_only=True) as con:
         assert con.execute("SELECT count(*), sum(amount_usd), sum(list_amount_usd) FROM raw.analytics_cost").fetchone() == (
             1500, Decimal("18.75"), Decimal("22.5"))

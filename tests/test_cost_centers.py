@@ -1,7 +1,8 @@
 """Cost centers and chargeback end to end: the simulator over real HTTP, a mapping covering part of the
 organization (a workspace, two people, one of whom moves team mid-month, and a service account's key),
 `run_sync` on the legacy reports and on the Analytics API, then the mart, the FOCUS tags and
-`usage-pipeline chargeback`; plus the mapping's validation, one line naming file:line.
+`usage-pipeline chargeback`; the same mapping inline in the config file; the actor and product kinds on
+Analytics API days; plus the mapping's validation, one line naming file:line.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from admin_api_simulator import DEMO_ADMIN_KEY, Simulator
 from pipelines.cli import main
 from pipelines.cost_centers import read_cost_centers
 from pipelines.marts import build_marts
-from pipelines.settings import ConfigError, Settings
+from pipelines.settings import ConfigError, CostCenterEntry, Settings
 from pipelines.sync import SyncRange, run_sync
-from pipelines.warehouse import connect
+from pipelines.warehouse import connect, read_sql
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
 
 FIRST, LAST = date(2026, 10, 20), date(2026, 11, 10)  # across a month's end
@@ -44,21 +45,36 @@ def subjects(org_simulator) -> dict[str, str]:
                        and k.workspace_id != production.id)
     ada = next(u for u in cast.users if u.email.startswith("ada.okafor"))
     sofia = next(u for u in cast.users if u.email.startswith("sofia.rossi"))
+    service_account = min(s.service_account_id for s in cast.traffic_sources if s.service_account_id)
     return {"production": production.id, "service_key": service_key.id, "ada_email": ada.email,
-            "ada": ada.id, "sofia": sofia.id}
+            "ada": ada.id, "sofia": sofia.id, "service_account": service_account}
+
+
+def mapping_rows(subjects: dict[str, str]) -> list[tuple[str, str, str, str, str, str]]:
+    """(kind, id, team, cost_center, valid_from, valid_to) of the test mapping."""
+    return [
+        ("workspace", subjects["production"], "Platform", "CC-100", "2025-01-01", ""),
+        ("user", subjects["ada_email"].upper(), "Search", "CC-200", "2025-01-01", str(MOVE_DAY)),
+        ("user", subjects["ada_email"], "Data Platform", "CC-300", str(MOVE_DAY), ""),
+        ("user", subjects["sofia"], "Regulated", "CC-400", "2025-01-01", ""),
+        ("api_key", subjects["service_key"], "Batch", "CC-500", "2025-01-01", ""),
+        ("workspace", "wrkspc_not_in_this_org", "Nobody", "CC-999", "2025-01-01", ""),
+    ]
 
 
 def write_mapping(path: Path, subjects: dict[str, str]) -> Path:
-    path.write_text(
-        "kind,id,team,cost_center,valid_from,valid_to\n"
-        f"workspace,{subjects['production']},Platform,CC-100,2025-01-01,\n"
-        f"user,{subjects['ada_email'].upper()},Search,CC-200,2025-01-01,{MOVE_DAY}\n"
-        f"user,{subjects['ada_email']},Data Platform,CC-300,{MOVE_DAY},\n"
-        f"user,{subjects['sofia']},Regulated,CC-400,2025-01-01,\n"
-        f"api_key,{subjects['service_key']},Batch,CC-500,2025-01-01,\n"
-        "workspace,wrkspc_not_in_this_org,Nobody,CC-999,2025-01-01,\n"
-    )
+    lines = ["kind,id,team,cost_center,valid_from,valid_to", *(",".join(row) for row in mapping_rows(subjects))]
+    path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def toml_entries(rows: list[tuple[str, ...]]) -> str:
+    """The rows as [[cost_centers]] tables (valid_to left out while in force, valid_from a TOML date)."""
+    return "".join(
+        f'\n[[cost_centers]]\nkind = "{kind}"\nid = "{id_}"\nteam = "{team}"\ncost_center = "{center}"\n'
+        f"valid_from = {valid_from}\n" + (f'valid_to = "{valid_to}"\n' if valid_to else "")
+        for kind, id_, team, center, valid_from, valid_to in rows
+    )
 
 
 @pytest.fixture(scope="module", params=["legacy", "auto"])
@@ -179,6 +195,166 @@ def test_a_mapping_change_rebuilds_history(synced, subjects, tmp_path):
         assert con.execute("SELECT min(date) FROM marts.cost_center_daily_cost WHERE cost_center = 'CC-700'").fetchone() == (FIRST,)
 
 
+# ##### INLINE MAPPING, ACTOR AND PRODUCT KINDS
+
+
+def test_an_inline_mapping_gives_the_same_mart_and_chargeback_as_the_csv(synced, subjects, tmp_path, monkeypatch):
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(synced.warehouse_path, copy)
+    rows = mapping_rows(subjects)
+    (tmp_path / "part.csv").write_text("kind,id,team,cost_center,valid_from,valid_to\n" + ",".join(rows[0]) + "\n")
+    config = tmp_path / "usage-pipeline.toml"  # one row from the CSV it names, the others inline
+    config.write_text(f'warehouse_path = "{copy}"\ncost_centers_file = "{tmp_path / "part.csv"}"\n'
+                      + toml_entries(rows[1:]))
+    settings = Settings.load({}, config)
+    run_sync(settings, SyncRange(FIRST, LAST), reports=(), entities=False)  # the marts and the serving copy only
+    mart = "SELECT * FROM marts.cost_center_daily_cost ORDER BY ALL"
+    assert query(settings, mart) == query(synced, mart)
+    lines = query(settings, "SELECT kind, source_line FROM marts.cost_centers ORDER BY valid_from, kind, subject")
+    assert sorted(lines) == sorted([("workspace", f"{tmp_path / 'part.csv'}:2"), ("user", f"{config}:4"),
+                                    ("user", f"{config}:12"), ("user", f"{config}:19"), ("api_key", f"{config}:26"),
+                                    ("workspace", f"{config}:33")])
+    outputs = []
+    for warehouse in (synced.warehouse_path, copy):
+        monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
+        outputs.append(tmp_path / f"chargeback-{len(outputs)}.csv")
+        assert main(["chargeback", "--month", "2026-10", "--output", str(outputs[-1])]) == 0
+    assert outputs[0].read_text() == outputs[1].read_text()
+
+
+# service accounts, federated identities and products exist on Analytics API days only
+ANALYTICS_DAYS = pytest.mark.parametrize("synced", ["auto"], indirect=True)
+
+
+@pytest.fixture(scope="module")
+def actors_and_products(synced, org_simulator, subjects, tmp_path_factory) -> Settings:
+    """The Analytics API warehouse rebuilt with the mapping plus a service account, a federated identity
+    and a product (Batches, which mapped people and the mapped key also use)."""
+    folder = tmp_path_factory.mktemp("actors_and_products")
+    shutil.copy(synced.warehouse_path, folder / "warehouse.duckdb")
+    settings = synced.model_copy(update={"warehouse_path": str(folder / "warehouse.duckdb")})
+    views = org_simulator.org.analytics
+    extra = [
+        ("service_account", subjects["service_account"], "Workloads", "CC-600", "2025-01-01", ""),
+        ("federated", views.actors["federated:aws"]["subject"], "Cloud", "CC-610", "2025-01-01", ""),
+        ("product", "message_batches_api", "Offline", "CC-630", "2025-01-01", ""),
+    ]
+    with connect(settings.warehouse_path) as con:
+        con.execute("DROP TABLE marts.focus_costs")  # a new ledger: frozen days would keep their first tags
+        build_marts(con, cost_centers=read_cost_centers(None, [
+            CostCenterEntry(f"inline:{n}", tuple(zip(("kind", "id", "team", "cost_center", "valid_from", "valid_to"),
+                                                     row)))
+            for n, row in enumerate(mapping_rows(subjects) + extra)]))
+    return settings
+
+
+@ANALYTICS_DAYS
+def test_service_account_and_federated_mappings_charge_exactly_those_actors(actors_and_products, org_simulator,
+                                                                             subjects):
+    aws = org_simulator.org.analytics.actors["federated:aws"]["subject"]
+    for center, condition, value in (("CC-600", "actor_id = ?", subjects["service_account"]),
+                                     ("CC-610", "federated_subject = ?", aws)):
+        spent = query(actors_and_products, f"SELECT sum(cost_usd) FROM marts.actor_daily_cost WHERE {condition}", [value])
+        assert spent[0][0] > 0
+        assert query(actors_and_products, "SELECT sum(cost_usd) FROM marts.cost_center_daily_cost "
+                                          "WHERE cost_center = ?", [center]) == spent, center
+        tagged = query(actors_and_products, "SELECT sum(BilledCost) FROM marts.focus_costs "
+                                            "WHERE Tags->>'anthropic/cost_center' = ?", [center])
+        assert tagged == spent, center
+
+
+@ANALYTICS_DAYS
+def test_a_product_mapping_charges_that_products_cost_below_actors_and_keys(actors_and_products, subjects):
+    rows = query(actors_and_products, """
+        SELECT mapped_by, cost_center, sum(cost_usd) FROM intermediate.int_cost_center_cost
+        WHERE product = 'message_batches_api' GROUP BY ALL""")
+    centers = {(mapped_by, center) for mapped_by, center, _ in rows}
+    assert {("product", "CC-630"), ("api_key", "CC-500")} <= centers  # the mapped key keeps its own
+    assert {"user", "service_account"} <= {mapped_by for mapped_by, _ in centers}  # and so do people and accounts
+    (product_total,) = query(actors_and_products, "SELECT sum(cost_usd) FROM marts.product_daily_usage_cost "
+                                                  "WHERE product = 'message_batches_api'")[0]
+    assert sum(cost for *_, cost in rows) == product_total  # the chargeback rows are the product's whole cost
+    assert query(actors_and_products, "SELECT sum(cost_usd) FROM marts.cost_center_daily_cost "
+                                      "WHERE cost_center = 'CC-630'") == [
+        (sum(cost for mapped_by, _, cost in rows if mapped_by == "product"),)]
+    # the precedence, row by row: actor > API key > product > workspace
+    periods = defaultdict(list)
+    for kind, subject, center, valid_from, valid_to in query(
+            actors_and_products, "SELECT kind, subject, cost_center, valid_from, valid_to FROM marts.cost_centers"):
+        periods[kind, subject].append((center, valid_from, valid_to))
+
+    def center_of(day, *candidates):
+        for candidate in candidates:
+            for center, valid_from, valid_to in periods[candidate]:
+                if valid_from <= day and (valid_to is None or day < valid_to):
+                    return center
+        return None
+
+    for day, user_id, email, account, federated, key, product, workspace, center in query(actors_and_products, """
+            SELECT date, user_id, user_email, service_account_id, federated_subject, api_key_id, product, workspace_id,
+                   cost_center FROM intermediate.int_cost_center_cost"""):
+        assert center == center_of(day, ("user", user_id), ("user", email), ("service_account", account),
+                                   ("federated", federated), ("api_key", key), ("product", product),
+                                   ("workspace", workspace))
+
+
+@ANALYTICS_DAYS
+def test_the_sums_hold_with_every_kind_and_split_charges_are_tagged(actors_and_products):
+    differences = query(actors_and_products, """
+        SELECT date, workspace_id, b.cost_usd, c.cost_usd
+        FROM (SELECT date, workspace_id, sum(cost_usd) AS cost_usd FROM marts.workspace_daily_cost GROUP BY ALL) AS b
+        FULL JOIN (SELECT date, workspace_id, sum(cost_usd) AS cost_usd FROM marts.cost_center_daily_cost GROUP BY ALL) AS c
+            USING (date, workspace_id)
+        WHERE b.cost_usd IS DISTINCT FROM c.cost_usd""")
+    assert differences == []
+    assert query(actors_and_products, "SELECT sum(BilledCost) FROM marts.focus_costs") == query(
+        actors_and_products, "SELECT sum(cost_usd) FROM marts.workspace_daily_cost")
+    split = query(actors_and_products, """
+        SELECT count(*), count(Tags->>'anthropic/cost_center') FROM marts.focus_costs
+        WHERE Tags->>'anthropic/cost_center_split_by' = 'product'""")
+    assert split[0][0] > 0 and split[0][1] == 0  # an actor whose Batches cost goes elsewhere than its other products
+
+
+@ANALYTICS_DAYS
+def test_the_chargeback_grouping_bills_what_the_actor_grouping_bills(synced, subjects, tmp_path):
+    by_grouping = query(synced, """
+        SELECT count(*) FROM (
+            SELECT CAST(bucket_start AS DATE) AS day, sum(amount_cents) FILTER (grouping = 'actor') AS actor,
+                   sum(amount_cents) FILTER (grouping = 'chargeback') AS chargeback
+            FROM raw.analytics_cost GROUP BY 1)
+        WHERE actor IS DISTINCT FROM chargeback""")
+    assert by_grouping == [(0,)]
+    # a day loaded before the chargeback grouping existed is charged from the actor grouping, without product
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(synced.warehouse_path, copy)
+    with connect(copy) as con:
+        con.execute("DELETE FROM raw.analytics_cost WHERE grouping = 'chargeback' AND bucket_start < '2026-11-01'")
+        build_marts(con, cost_centers=read_cost_centers(write_mapping(tmp_path / "m.csv", subjects)))
+        before, after = con.execute("""
+            SELECT sum(cost_usd) FILTER (date < '2026-11-01' AND product IS NULL),
+                   sum(cost_usd) FILTER (date >= '2026-11-01' AND product IS NOT NULL)
+            FROM intermediate.int_cost_center_cost""").fetchone()
+        assert before > 0 and after > 0
+        assert con.execute(read_sql("checks/cost_center_cost_sums_to_bill.sql")).fetchall() == []
+
+
+@ANALYTICS_DAYS
+def test_unknown_subjects_of_every_kind_are_named(actors_and_products, tmp_path):
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(actors_and_products.warehouse_path, copy)
+    mapping = tmp_path / "unknown.csv"
+    mapping.write_text("kind,id,team,cost_center,valid_from,valid_to\n"
+                       "service_account,svac_never_seen,T,C,2025-01-01,\n"
+                       "federated,arn:aws:iam::000000000000:role/nobody,T,C,2025-01-01,\n"
+                       "product,claude_design,T,C,2025-01-01,\n"
+                       "product,messages_api,T,C,2025-01-01,\n")
+    with connect(copy) as con:
+        build_marts(con, cost_centers=read_cost_centers(mapping))
+        unknown = con.execute(read_sql("checks/cost_center_unknown_ids.sql")).fetchall()
+    assert [(line, kind) for line, kind, *_ in unknown] == [
+        (f"{mapping}:2", "service_account"), (f"{mapping}:3", "federated"), (f"{mapping}:4", "product")]
+
+
 # ##### CHARGEBACK
 
 
@@ -218,7 +394,8 @@ def test_chargeback_errors_are_one_line(synced, tmp_path, monkeypatch, capsys, m
 
 
 @pytest.mark.parametrize(("rows", "message"), [
-    ("team,x,T,C,2026-01-01,", ":3: unknown kind 'team'; use one of user, api_key, workspace"),
+    ("team,x,T,C,2026-01-01,", ":3: unknown kind 'team'; use one of user, service_account, federated, api_key, "
+                               "product, workspace"),
     ("user,a@x.example,T,C,2026-02-30,", ":3: bad date in valid_from: '2026-02-30' (use YYYY-MM-DD)"),
     ("user,a@x.example,T,C,2026-01-01,March", ":3: bad date in valid_to: 'March' (use YYYY-MM-DD)"),
     ("user,a@x.example,,C,2026-01-01,", ":3: missing team"),
@@ -237,14 +414,46 @@ def test_a_bad_mapping_is_one_line_naming_file_and_line(tmp_path, rows, message)
 
 def test_a_bad_mapping_stops_the_sync_before_any_work(tmp_path, monkeypatch, capsys):
     mapping = tmp_path / "cost-centers.csv"
-    mapping.write_text("kind,id,team,cost_center,valid_from,valid_to\nproduct,x,T,C,2026-01-01,\n")
+    mapping.write_text("kind,id,team,cost_center,valid_from,valid_to\nteam,x,T,C,2026-01-01,\n")
     monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", DEMO_ADMIN_KEY)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")  # nothing listens: no request may be needed
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
     monkeypatch.setenv("USAGE_PIPELINE_COST_CENTERS_FILE", str(mapping))
     assert main(["sync", "--start", "2026-10-01", "--end", "2026-10-01"]) == 1
-    assert capsys.readouterr().err == (f"error: {mapping}:2: unknown kind 'product'; use one of user, api_key, "
-                                       "workspace\n")
+    assert capsys.readouterr().err == (f"error: {mapping}:2: unknown kind 'team'; use one of user, service_account, "
+                                       "federated, api_key, product, workspace\n")
+    assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ('kind = "user"\nid = "a@x.example"\nteam = "T"\ncost_center = "C"\nvalid_from = 2026-01-01\nnote = "x"\n',
+     ":8: unknown key(s) note; use kind, id, team, cost_center, valid_from, valid_to"),
+    ('kind = "product"\nid = "claude_code"\nteam = "T"\ncost_center = "C"\n', ":8: missing valid_from"),
+    ('kind = "user"\nid = "A@x.example"\nteam = "T"\ncost_center = "C"\nvalid_from = 2026-01-15\n',
+     ":8: user a@x.example from 2026-01-15 overlaps "),
+])
+def test_a_bad_inline_entry_names_the_config_file_and_line(tmp_path, entry, message):
+    csv_file = tmp_path / "cost-centers.csv"
+    csv_file.write_text("kind,id,team,cost_center,valid_from,valid_to\nuser,a@x.example,T,C,2025-01-01,2026-02-01\n")
+    config = tmp_path / "usage-pipeline.toml"
+    config.write_text(f'cost_centers_file = "{csv_file}"\n[[cost_centers]]\nkind = "workspace"\nid = "w"\n'
+                      f'team = "T"\ncost_center = "C"\nvalid_from = 2025-01-01\n[[cost_centers]]\n{entry}')  # line 8
+    settings = Settings.load({}, config)
+    with pytest.raises(ConfigError) as caught:
+        read_cost_centers(settings.cost_centers_file, settings.cost_centers)
+    assert str(caught.value).startswith(f"{config}{message}")
+    if "overlaps" in message:  # across the two sources
+        assert str(caught.value).endswith(f"overlaps {csv_file}:2 (valid_to is exclusive: end the earlier row on "
+                                          "2026-01-15)")
+
+
+def test_a_bad_inline_entry_stops_the_sync_before_any_work(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "usage-pipeline.toml"
+    config.write_text(f'warehouse_path = "{tmp_path / "warehouse.duckdb"}"\n\n[[cost_centers]]\nkind = "team"\n')
+    monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", DEMO_ADMIN_KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")  # nothing listens: no request may be needed
+    assert main(["--config", str(config), "sync", "--start", "2026-10-01", "--end", "2026-10-01"]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {config}:3: unknown kind 'team'; use one of ")
     assert not (tmp_path / "warehouse.duckdb").exists()
 
 

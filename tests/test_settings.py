@@ -12,14 +12,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.settings import BUCKET_WIDTHS, DEFAULT_BUCKET_WIDTH, ENVIRONMENT_ONLY, SETTINGS, ConfigError, Settings
+from pipelines.settings import (
+    BUCKET_WIDTHS,
+    CONFIG_FILE_ONLY,
+    DEFAULT_BUCKET_WIDTH,
+    ENVIRONMENT_ONLY,
+    SETTINGS,
+    ConfigError,
+    CostCenterEntry,
+    Settings,
+)
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 KEY = "sk-ant-admin01-CANARY-settings-not-a-real-key"
 PASSWORD = "pa55-CANARY-word"
 TODAY = datetime.now(UTC).date()
 
-# name -> (environment text, config file value, parsed value); admin_keys has no config key.
+# name -> (environment text, config file value, parsed value); admin_keys has no config key, cost_centers
+# no environment variable.
 SAMPLES = {
     "admin_keys": (f"{KEY}, other-key ,", None, (KEY, "other-key")),
     "base_url": ("http://127.0.0.1:8765/", '"http://127.0.0.1:8765/"', "http://127.0.0.1:8765"),
@@ -43,6 +53,7 @@ SAMPLES = {
     "budgets": ("Production=2500, wrkspc_01=0.10", None, (("Production", Decimal("2500")), ("wrkspc_01", Decimal("0.10")))),
     "stale_after_days": (" 3 ", "3", 3),
     "cost_centers_file": ("cost-centers.csv ", '"cost-centers.csv"', "cost-centers.csv"),
+    "cost_centers": (None, None, None),  # see test_cost_centers_entries_in_the_config_file
     "alert_webhook_url": ("http://127.0.0.1:9/hook", None, "http://127.0.0.1:9/hook"),
     "smtp_host": ("smtp.example.test", '"smtp.example.test"', "smtp.example.test"),
     "smtp_port": ("2525", "2525", 2525),
@@ -79,7 +90,7 @@ def test_the_samples_cover_every_setting():
     assert set(SAMPLES) == set(SETTINGS)
 
 
-@pytest.mark.parametrize("name", SETTINGS)
+@pytest.mark.parametrize("name", [name for name in SETTINGS if name not in CONFIG_FILE_ONLY])
 def test_each_environment_variable_is_read(name):
     text, _, parsed = SAMPLES[name]
     settings = Settings.load({SETTINGS[name].env: text}, config_file=None)
@@ -96,6 +107,21 @@ def test_each_config_key_is_read(name, tmp_path):
 def test_budgets_table_in_the_config_file(tmp_path):
     settings = load({}, '[budgets]\n"Production" = 2500\nwrkspc_01 = 0.1\n', tmp_path)
     assert settings.budgets == (("Production", Decimal("2500")), ("wrkspc_01", Decimal("0.1")))
+
+
+def test_cost_centers_entries_in_the_config_file(tmp_path):
+    text = ('lookback_days = 5\n\n[[cost_centers]]\nkind = "workspace"\nid = "wrkspc_01"\nteam = "Platform"\n'
+            'cost_center = "CC-100"\nvalid_from = 2026-01-01\n\n[budgets]\nProduction = 1\n\n'
+            '  [[ cost_centers ]]  # the second\nkind = "product"\nid = "claude_code"\n')
+    settings = load({}, text, tmp_path)
+    config = tmp_path / "usage-pipeline.toml"
+    assert settings.cost_centers == (
+        CostCenterEntry(f"{config}:3", (("kind", "workspace"), ("id", "wrkspc_01"), ("team", "Platform"),
+                                        ("cost_center", "CC-100"), ("valid_from", date(2026, 1, 1)))),
+        CostCenterEntry(f"{config}:13", (("kind", "product"), ("id", "claude_code"))),
+    )
+    with pytest.raises(ConfigError, match=r"usage-pipeline\.toml: write each cost-center mapping row as its own "):
+        load({}, 'cost_centers = [{kind = "product"}]\n', tmp_path)
 
 
 def test_defaults_and_paths_beside_the_warehouse():
@@ -223,7 +249,11 @@ def test_request_burst_is_accepted_exactly_within_its_range(burst):
 def test_readme_table_lists_every_setting_with_its_variable_and_config_key():
     rows = re.findall(r"^\| `([A-Z_]+)` \| ([^|]*) \|", README.read_text(), flags=re.MULTILINE)
     documented = {env: key.strip() for env, key in rows}
+    config_file_only = re.findall(r"^\| \(config file only\) \| `([a-z_]+)`", README.read_text(), flags=re.MULTILINE)
+    assert config_file_only == sorted(CONFIG_FILE_ONLY)
     for name, setting in SETTINGS.items():
+        if name in CONFIG_FILE_ONLY:
+            continue
         assert setting.env in documented, setting.env
         expected = "(environment only)" if name in {"admin_keys", *ENVIRONMENT_ONLY} else f"`{setting.key}`"
         assert documented[setting.env].startswith(expected), (setting.env, documented[setting.env])

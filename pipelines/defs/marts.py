@@ -72,7 +72,8 @@ def marts(context: dg.AssetExecutionContext, settings: SettingsResource):
     then run the selected checks in the same step, on the days the build rewrote where that is exact."""
     checks = [check for check in MART_CHECKS if check_key(check) in context.selected_asset_check_keys]
     build = None
-    cost_centers = read_cost_centers(settings.cost_centers_file)  # a bad mapping stops before the build
+    # a bad mapping stops before the build
+    cost_centers = read_cost_centers(settings.cost_centers_file, settings.cost_centers)
     with writing_step(settings), connect(settings.warehouse_path) as con:
         if context.selected_asset_keys:
             build = build_marts(con, dict(settings.budgets), cost_centers=cost_centers)

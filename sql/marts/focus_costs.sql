@@ -5,8 +5,10 @@
 -- workspace (the default workspace under its real ID); Allocated* carry the per-user split
 -- (AllocatedResourceId = the user, else the API key, service account or 'console'); cost with no
 -- usage to split it by (web search, code execution, session usage) has null Allocated*. Tags carry
--- the charge's cost center and team (intermediate.int_cost_center_cost; NULL when unmapped); a
--- frozen day keeps the tags it was exported with (a mapping change is not a correction).
+-- the charge's cost center and team (intermediate.int_cost_center_cost; none when unmapped). On an
+-- Analytics API day a charge has no product: when product mappings send its actor's products that day
+-- to different cost centers, it carries none and 'anthropic/cost_center_split_by' = 'product' instead.
+-- A frozen day keeps the tags it was exported with (a mapping change is not a correction).
 -- PricingQuantity and ListUnitPrice come from marts.list_prices: tokens in millions for allocated
 -- token charges; for the others the quantity is derived from the list cost where the source has one
 -- (the Analytics API's list_amount, which is then ListCost), else from the bill, at the list unit
@@ -101,6 +103,17 @@ workspaces AS (
 
 users AS (
     SELECT organization_id, user_id, user_email FROM marts.dim_users WHERE is_latest_version
+),
+
+cost_centers AS (   -- one per charge's workspace, key and actor: the cost center all its products go to
+    SELECT
+        organization_id, date, workspace_id, api_key_id, user_id, service_account_id, federated_subject,
+        CASE WHEN count(DISTINCT (cost_center, team)) = 1 THEN any_value(cost_center) END AS cost_center,
+        CASE WHEN count(DISTINCT (cost_center, team)) = 1 THEN any_value(team) END        AS team,
+        CASE WHEN count(DISTINCT (cost_center, team)) > 1 THEN 'product' END          AS split_by
+    FROM intermediate.int_cost_center_cost
+    WHERE CAST(date AS TIMESTAMPTZ) IN (SELECT ChargePeriodStart FROM focus_days)
+    GROUP BY ALL
 ),
 
 web_search_day_prices AS (   -- web search is billed per workspace, not per model: the day's list price
@@ -221,7 +234,8 @@ SELECT
         'anthropic/service_tier', q.service_tier, 'anthropic/context_window', q.context_window,
         'anthropic/inference_geo', q.inference_geo, 'anthropic/actor_type', q.actor_type,
         'anthropic/actor_id', q.actor_id, 'anthropic/federated_subject', q.federated_subject,
-        'anthropic/cost_center', cc.cost_center, 'anthropic/team', cc.team)) AS Tags,
+        'anthropic/cost_center', cc.cost_center, 'anthropic/team', cc.team,
+        'anthropic/cost_center_split_by', cc.split_by)) AS Tags,
     md5(concat_ws('|', q.organization_id, q.date, q.workspace_id, q.cost_type, q.model, q.token_type,
                   q.service_tier, q.context_window, q.inference_geo, q.allocation_status,
                   q.api_key_id, q.account_id, q.service_account_id,
@@ -237,12 +251,14 @@ LEFT JOIN marts.dim_api_keys AS k
     AND k.api_key_id = q.api_key_id
     AND k.valid_from <= CAST(q.date AS TIMESTAMPTZ)
     AND (k.valid_to IS NULL OR CAST(q.date AS TIMESTAMPTZ) < k.valid_to)
-LEFT JOIN intermediate.int_cost_center_cost AS cc   -- one row per charge's workspace, key and user
+LEFT JOIN cost_centers AS cc
     ON  cc.organization_id = q.organization_id
     AND cc.date = q.date
     AND cc.workspace_id IS NOT DISTINCT FROM q.workspace_id
     AND cc.api_key_id IS NOT DISTINCT FROM CASE WHEN q.actor_type = 'api_actor' THEN q.actor_id ELSE q.api_key_id END
-    AND cc.user_id IS NOT DISTINCT FROM q.user_id;
+    AND cc.user_id IS NOT DISTINCT FROM q.user_id
+    AND cc.service_account_id IS NOT DISTINCT FROM CASE WHEN q.actor_type = 'service_account_actor' THEN q.actor_id END
+    AND cc.federated_subject IS NOT DISTINCT FROM CASE WHEN q.actor_type = 'federated_actor' THEN q.federated_subject END;
 
 -- Rows of these days written while their billing period was still open are replaced by this build.
 DELETE FROM marts.focus_costs

@@ -16,6 +16,8 @@ GROUPINGS = (
     # cost_type and token_type do not count toward the 5 dimensions a query may group by
     Grouping("actor", ("workspace_id", "actor", "api_key_id", "model", "service_tier", *COST_KEYS)),
     Grouping("product", ("workspace_id", "product", "model")),
+    # for chargeback: who spent (actor, key) on which product, so a product's cost center applies exactly
+    Grouping("chargeback", ("workspace_id", "actor", "api_key_id", "product")),
 )
 
 
@@ -28,8 +30,9 @@ REPORT = ReportSpec(
     name="analytics_cost",
     description=(
         "Billed cost (post-discount, pre-credit) and list cost per UTC day from the Usage and Cost Analytics API, "
-        "twice: by workspace, actor, API key, model, service tier, cost type and token type (grouping 'actor'), and "
-        "by workspace, product and model (grouping 'product'). Read one grouping at a time. Includes Priority Tier. "
+        "three times: by workspace, actor, API key, model, service tier, cost type and token type (grouping 'actor'), "
+        "by workspace, product and model (grouping 'product'), and by workspace, actor, API key and product "
+        "(grouping 'chargeback'). Read one grouping at a time. Includes Priority Tier. "
         f"Days from 2026-01-01 within the last 365 days. Source: GET {PATH} (beta)."
     ),
     tables={TABLE: "bucket_start"},

@@ -1,5 +1,5 @@
 -- Per-day totals of raw.analytics_cost for one organization and window (load log measures): the billed
--- amount of the 'actor' grouping only (the 'product' grouping bills the same cost again).
+-- amount of the 'actor' grouping only (the 'product' and 'chargeback' groupings bill the same cost again).
 SELECT (bucket_start AT TIME ZONE 'UTC')::DATE AS partition_date,
        count(*) AS rows,
        NULL::BIGINT AS tokens,

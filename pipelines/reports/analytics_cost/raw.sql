@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS raw.analytics_cost (
     bucket_start                    TIMESTAMPTZ NOT NULL,
     bucket_end                      TIMESTAMPTZ NOT NULL,
     bucket_width                    VARCHAR     NOT NULL,   -- '1d'
-    grouping                        VARCHAR     NOT NULL,   -- 'actor' | 'product'
+    grouping                        VARCHAR     NOT NULL,   -- 'actor' | 'product' | 'chargeback'
     row_ordinal                     BIGINT      NOT NULL,   -- 1.. among rows with the same keys in the window
     workspace_id                    VARCHAR,
     api_key_id                      VARCHAR,                -- NULL = not authenticated by an API key
