@@ -13,7 +13,8 @@ import threading
 import pytest
 
 from pipelines import cli
-from pipelines.api.client import check_base_url, is_loopback
+from pipelines.api.client import check_base_url
+from pipelines.transport import is_loopback
 from tests.faults.helpers import run_cli, sync_args
 from tests.hostile.helpers import LAST, assert_refused, hostile_env
 from tests.scripted_server import Reply, ScriptedServer
