@@ -22,8 +22,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
+
+from pipelines.transport import plain_http_refusal
 
 BucketWidth = Literal["1m", "1h", "1d"]
 BUCKET_WIDTHS: tuple[BucketWidth, ...] = get_args(BucketWidth)
@@ -124,8 +127,8 @@ class Settings(BaseModel):
     )
     allow_insecure_http: bool = setting(
         False, "USAGE_PIPELINE_ALLOW_INSECURE_HTTP",
-        "Allow a plain http:// base URL to a host that is not loopback (the key then crosses the network "
-        "unencrypted). Default false.",
+        "Allow a plain http:// base URL or alert webhook URL to a host that is not loopback (the key or the "
+        "webhook's secret URL then crosses the network unencrypted). Default false.",
     )
     share_with_group: bool = setting(
         False, "USAGE_PIPELINE_SHARE_WITH_GROUP",
@@ -149,8 +152,8 @@ class Settings(BaseModel):
     )
     alert_webhook_url: str = setting(
         "", "USAGE_PIPELINE_ALERT_WEBHOOK_URL",
-        "Slack-compatible incoming webhook the alerts are posted to (JSON {\"text\": ...}). Environment only: "
-        "never in the config file, never printed. Default none.",
+        "Slack-compatible incoming webhook the alerts are posted to (JSON {\"text\": ...}); https://, or http:// "
+        "to a loopback host. Environment only: never in the config file, never printed. Default none.",
         repr=False, exclude=True,
     )
     smtp_host: str = setting("", "USAGE_PIPELINE_SMTP_HOST", "SMTP server the alert emails go through (STARTTLS "
@@ -253,6 +256,23 @@ class Settings(BaseModel):
     @classmethod
     def _budgets(cls, value: Any) -> tuple[tuple[str, Decimal], ...]:
         return _parse_budgets(value)
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _webhook_over_tls(cls, value: str, info: ValidationInfo) -> str:
+        """The URL is a secret: refused before any work when it would cross the network in plain text."""
+        if not value:
+            return value
+        try:
+            url = httpx.URL(value)
+        except httpx.InvalidURL:
+            raise ValueError("is not a valid URL") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("must be an https:// URL with a host")
+        if refusal := plain_http_refusal(url, "the webhook's secret URL",
+                                         allow_insecure_http=info.data.get("allow_insecure_http", False)):
+            raise ValueError(refusal)
+        return value
 
 
 @dataclass(frozen=True)

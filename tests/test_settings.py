@@ -180,6 +180,23 @@ def test_base_url_with_credentials_is_refused_without_echoing_the_password(url):
     assert PASSWORD not in message
 
 
+@pytest.mark.parametrize("url", [f"http://10.255.255.1/services/{PASSWORD}", f"http://hooks.example.test/x?token={PASSWORD}",
+                                 f"http://[2001:db8::1]:8080/{PASSWORD}", f"ftp://hooks.example.test/{PASSWORD}",
+                                 f"http://[::1/{PASSWORD}"])
+def test_an_alert_webhook_off_the_machine_must_be_https_and_is_never_shown(url):
+    message = refused({"alert_webhook_url": url})
+    assert message.startswith("USAGE_PIPELINE_ALERT_WEBHOOK_URL=<redacted> ")
+    assert PASSWORD not in message and "/services" not in message and "token" not in message
+
+
+def test_an_alert_webhook_may_be_https_loopback_http_or_opted_in():
+    for url in ("https://hooks.example.test/services/T0/B0/x", "http://127.0.0.1:9/hook", "http://localhost:9/hook",
+                "http://[::1]:9/hook"):
+        assert Settings.from_mapping({"alert_webhook_url": url}).alert_webhook_url == url
+    opted_in = {"alert_webhook_url": "http://10.255.255.1/hook", "allow_insecure_http": "true"}
+    assert Settings.from_mapping(opted_in).alert_webhook_url == "http://10.255.255.1/hook"
+
+
 def test_admin_keys_never_appear_in_repr_str_dumps_or_errors():
     settings = Settings.from_mapping({"admin_keys": KEY})
     assert settings.require_keys() == (KEY,)
