@@ -1,5 +1,6 @@
 """Alerts reach a real SMTP server (STARTTLS, AUTH) and a real webhook receiver on loopback,
-once per subject and day, and the webhook secret appears nowhere."""
+once per subject and day, and the webhook secret appears nowhere; a server without STARTTLS gets
+neither the mail nor the password."""
 
 from __future__ import annotations
 
@@ -74,3 +75,18 @@ def test_a_sync_over_a_budget_breach_and_an_anomaly_alerts_once_per_subject_and_
     dump = subprocess.run(["grep", "-rl", "planted", str(tmp_path)], capture_output=True, text=True).stdout
     assert not dump, f"secret written to {dump}"  # warehouse, Dagster instance (event log), anything on disk
     assert all(SECRET not in text and PASSWORD not in text for text in everything)
+
+
+def test_an_smtp_server_without_starttls_gets_neither_the_mail_nor_the_password(simulator, tmp_path, receivers):
+    _, webhook, cert = receivers
+    smtp = SmtpServer(cert, cert.with_name("key.pem"), "alerts", PASSWORD, offers_starttls=False)
+    try:
+        env = {name: value for name, value in alert_env(simulator, tmp_path, smtp, webhook, cert).items()
+               if name != "USAGE_PIPELINE_ALERT_WEBHOOK_URL"}  # email only
+        result = run_cli("alerts", "test", env=env, cwd=tmp_path)
+    finally:
+        smtp.shutdown()
+    assert result.returncode == 1
+    assert "does not offer STARTTLS" in result.stderr.splitlines()[-1], result.stderr
+    assert smtp.plain_logins == [] and smtp.messages == []  # loopback too: nothing goes in the clear
+    assert PASSWORD not in result.stdout + result.stderr
