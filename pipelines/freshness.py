@@ -1,4 +1,4 @@
-"""How far behind each report's data is: the newest UTC day loaded against a threshold.
+"""How far behind each report's data is: the newest UTC day loaded against the report's threshold.
 
 A report and the one it is replaced by (legacy and Analytics API) are one family: with the
 `auto` source recent days come from the Analytics API, so the legacy table alone would look stale.
@@ -13,6 +13,7 @@ from datetime import date
 import duckdb
 
 from pipelines.reports import REPORTS, ReportSpec
+from pipelines.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -33,15 +34,20 @@ class Freshness:
                 f"(stale after {self.threshold_days})")
 
 
+def stale_after_days(settings: Settings, report: ReportSpec) -> int:
+    """The report's own threshold if it has one, else the default of every report."""
+    return dict(settings.stale_after_days_by_report).get(report.name, settings.stale_after_days)
+
+
 def family_tables(report: ReportSpec) -> list[str]:
     """The tables whose loads count for `report`: its own, and those of the reports replacing or replaced by it."""
     related = {report.name, report.replaced_by} | {other.name for other in REPORTS if other.replaced_by == report.name}
     return [other.table for other in REPORTS if other.name in related]
 
 
-def report_freshness(con: duckdb.DuckDBPyConnection, report: ReportSpec, today: date, threshold_days: int) -> Freshness:
+def report_freshness(con: duckdb.DuckDBPyConnection, report: ReportSpec, today: date, settings: Settings) -> Freshness:
     tables = family_tables(report)
     newest = con.execute(
         f"SELECT max(partition_date) FROM raw.load_log WHERE table_name IN ({', '.join('?' for _ in tables)})", tables
     ).fetchone()[0]
-    return Freshness(report.name, newest, (today - newest).days if newest else None, threshold_days)
+    return Freshness(report.name, newest, (today - newest).days if newest else None, stale_after_days(settings, report))

@@ -14,6 +14,7 @@ unknown keys and admin keys with our own messages, and the whole reader is `load
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_CONFIG_FILE = "usage-pipeline.toml"
 EARLIEST_START_DATE = date(2020, 1, 1)
+MAX_STALE_AFTER_DAYS = 366
 
 
 class ConfigError(ValueError):
@@ -148,7 +150,12 @@ class Settings(BaseModel):
     stale_after_days: int = setting(
         2, "USAGE_PIPELINE_STALE_AFTER_DAYS",
         "A report's data is stale (its freshness check fails and the stale-data alert goes out) when its newest "
-        "loaded UTC day is more than this many days before today (default 2).", ge=0, le=366,
+        "loaded UTC day is more than this many days before today (default 2).", ge=0, le=MAX_STALE_AFTER_DAYS,
+    )
+    stale_after_days_by_report: tuple[tuple[str, int], ...] = setting(  # (report name, days)
+        (), "USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT",
+        "USAGE_PIPELINE_STALE_AFTER_DAYS for some reports only: a [stale_after_days_by_report] table in the config "
+        "file, or 'claude_code_usage=3,cost_report=1' in the environment. Default none.",
     )
     alert_webhook_url: str = setting(
         "", "USAGE_PIPELINE_ALERT_WEBHOOK_URL",
@@ -257,6 +264,11 @@ class Settings(BaseModel):
     def _budgets(cls, value: Any) -> tuple[tuple[str, Decimal], ...]:
         return _parse_budgets(value)
 
+    @field_validator("stale_after_days_by_report", mode="before")
+    @classmethod
+    def _stale_after_days_by_report(cls, value: Any) -> tuple[tuple[str, int], ...]:
+        return _parse_stale_after_days(value)
+
     @field_validator("alert_webhook_url")
     @classmethod
     def _webhook_over_tls(cls, value: str, info: ValidationInfo) -> str:
@@ -342,17 +354,22 @@ def _read_config_file(path: Path) -> dict[str, object]:
     return {by_key[key]: value for key, value in document.items()}
 
 
-def _parse_budgets(value: object) -> tuple[tuple[str, Decimal], ...]:
-    """A TOML table {workspace: amount} or the text 'workspace=amount,...'; amounts exact, >= 0."""
+def _pairs(value: object, expected: str) -> list[tuple[str, str]]:
+    """A TOML table {name: value} or the text 'name=value,...', as trimmed text pairs."""
     if isinstance(value, dict):
         pairs = list(value.items())
     else:
         pairs = [item.split("=", 1) for item in str(value).split(",") if item.strip()]
-    budgets = []
     for pair in pairs:
         if len(pair) != 2 or not str(pair[0]).strip():
-            raise ValueError(f"is invalid: expected workspace=amount, got {'='.join(map(str, pair))!r}")
-        workspace, amount = str(pair[0]).strip(), str(pair[1]).strip()
+            raise ValueError(f"is invalid: expected {expected}, got {'='.join(map(str, pair))!r}")
+    return [(str(name).strip(), str(text).strip()) for name, text in pairs]
+
+
+def _parse_budgets(value: object) -> tuple[tuple[str, Decimal], ...]:
+    """A TOML table {workspace: amount} or the text 'workspace=amount,...'; amounts exact, >= 0."""
+    budgets = []
+    for workspace, amount in _pairs(value, "workspace=amount"):
         try:
             budget = Decimal(amount)
         except InvalidOperation:
@@ -361,3 +378,17 @@ def _parse_budgets(value: object) -> tuple[tuple[str, Decimal], ...]:
             raise ValueError(f"is invalid: budget of {workspace!r} must be a non-negative amount in USD")
         budgets.append((workspace, budget))
     return tuple(budgets)
+
+
+def _parse_stale_after_days(value: object) -> tuple[tuple[str, int], ...]:
+    """A TOML table {report: days} or the text 'report=days,...'; only the registry's report names."""
+    from pipelines.reports import REPORT_NAMES  # not at the top: the registry imports this module
+
+    thresholds = []
+    for report, days in _pairs(value, "report=days"):
+        if not re.fullmatch(r"[0-9]+", days) or int(days) > MAX_STALE_AFTER_DAYS:
+            raise ValueError(f"is invalid: days of {report!r} must be a whole number >= 0 and <= {MAX_STALE_AFTER_DAYS}")
+        thresholds.append((report, int(days)))
+    if unknown := sorted({report for report, _ in thresholds} - set(REPORT_NAMES)):
+        raise ValueError(f"names unknown report(s) {', '.join(unknown)}; choose from {', '.join(REPORT_NAMES)}")
+    return tuple(thresholds)

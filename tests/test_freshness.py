@@ -1,4 +1,5 @@
-"""Freshness checks on the raw report assets: the newest loaded day against USAGE_PIPELINE_STALE_AFTER_DAYS."""
+"""Freshness checks on the raw report assets: the newest loaded day against the report's threshold
+(USAGE_PIPELINE_STALE_AFTER_DAYS, or its own in USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ def freshness_of(results) -> dict[str, tuple[bool, dict]]:
             if evaluation.check_name == "fresh"}
 
 
+def descriptions_of(results) -> dict[str, str]:
+    return {evaluation.asset_key.path[-1]: evaluation.description
+            for result in results for evaluation in result.get_asset_check_evaluations()
+            if evaluation.check_name == "fresh"}
+
+
 def test_every_report_asset_has_a_freshness_check_in_the_definitions(simulator, tmp_path):
     definitions = build_definitions(settings_for(simulator, tmp_path))
     check_keys = definitions.resolve_asset_graph().asset_check_keys
@@ -43,3 +50,16 @@ def test_a_sync_checks_the_freshness_of_the_reports_it_loaded(simulator, tmp_pat
     behind = (datetime.now(UTC).date() - date(2026, 11, 2)).days
     assert metadata["days_behind"].value == behind
     assert passed == (behind <= stale_after_days)
+
+
+def test_a_report_of_its_own_threshold_is_stale_where_the_default_keeps_another_fresh(simulator, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", DEMO_ADMIN_KEY)
+    settings = settings_for(simulator, tmp_path, source="legacy", stale_after_days=366,
+                            stale_after_days_by_report="claude_code_usage=3")
+    results = run_sync(settings, SyncRange(date(2026, 11, 1), date(2026, 11, 2)),
+                       reports=("claude_code_usage", "cost_report"), entities=False, marts=False)
+    checks, descriptions = freshness_of(results), descriptions_of(results)
+    assert {name: (passed, metadata["stale_after_days"].value) for name, (passed, metadata) in checks.items()} == {
+        "claude_code_usage": (False, 3), "cost_report": (True, 366)}
+    assert "(stale after 3)" in descriptions["claude_code_usage"]
+    assert "(stale after 366)" in descriptions["cost_report"]

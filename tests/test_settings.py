@@ -42,6 +42,8 @@ SAMPLES = {
     "share_with_group": ("yes", "true", True),
     "budgets": ("Production=2500, wrkspc_01=0.10", None, (("Production", Decimal("2500")), ("wrkspc_01", Decimal("0.10")))),
     "stale_after_days": (" 3 ", "3", 3),
+    "stale_after_days_by_report": ("claude_code_usage=3, cost_report = 1", None,
+                                   (("claude_code_usage", 3), ("cost_report", 1))),
     "cost_centers_file": ("cost-centers.csv ", '"cost-centers.csv"', "cost-centers.csv"),
     "alert_webhook_url": ("http://127.0.0.1:9/hook", None, "http://127.0.0.1:9/hook"),
     "smtp_host": ("smtp.example.test", '"smtp.example.test"', "smtp.example.test"),
@@ -96,6 +98,21 @@ def test_each_config_key_is_read(name, tmp_path):
 def test_budgets_table_in_the_config_file(tmp_path):
     settings = load({}, '[budgets]\n"Production" = 2500\nwrkspc_01 = 0.1\n', tmp_path)
     assert settings.budgets == (("Production", Decimal("2500")), ("wrkspc_01", Decimal("0.1")))
+
+
+def test_stale_after_days_by_report_table_in_the_config_file(tmp_path):
+    settings = load({}, "stale_after_days = 5\n[stale_after_days_by_report]\nclaude_code_usage = 3\n", tmp_path)
+    assert (settings.stale_after_days, settings.stale_after_days_by_report) == (5, (("claude_code_usage", 3),))
+
+
+def test_an_unknown_report_in_stale_after_days_by_report_is_one_line_listing_the_reports(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load({"USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT": "claude_code=3,cost_report=1"}, None)
+    assert str(caught.value) == (
+        "USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT='claude_code=3,cost_report=1' names unknown report(s) claude_code; "
+        "choose from analytics_usage, analytics_cost, messages_usage, cost_report, claude_code_usage")
+    with pytest.raises(ConfigError, match="names unknown report"):
+        load({}, "[stale_after_days_by_report]\nmessages = 1\n", tmp_path)
 
 
 def test_defaults_and_paths_beside_the_warehouse():
@@ -160,6 +177,13 @@ def test_config_file_mistakes(tmp_path, config_text, message):
         ({"budgets": "Production=-5"}, "budget of 'Production' must be a non-negative amount in USD"),
         ({"budgets": "Production=NaN"}, "budget of 'Production' must be a non-negative amount in USD"),
         ({"budgets": "Production"}, "expected workspace=amount, got 'Production'"),
+        ({"stale_after_days_by_report": "cost_report=-1"},
+         "USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT='cost_report=-1' is invalid: days of 'cost_report' must be a "
+         "whole number >= 0 and <= 366"),
+        ({"stale_after_days_by_report": {"cost_report": 1.5}}, "days of 'cost_report' must be a whole number"),
+        ({"stale_after_days_by_report": {"cost_report": True}}, "days of 'cost_report' must be a whole number"),
+        ({"stale_after_days_by_report": "cost_report=367"}, "must be a whole number >= 0 and <= 366"),
+        ({"stale_after_days_by_report": "cost_report"}, "expected report=days, got 'cost_report'"),
     ],
 )
 def test_invalid_values_name_the_variable_and_the_valid_range(raw, message):

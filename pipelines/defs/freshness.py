@@ -1,7 +1,8 @@
 """Freshness checks on the raw report assets, run with every ingest (and on their own in the UI).
 
-A check fails (severity WARN) when the newest loaded UTC day of a report is more than
-USAGE_PIPELINE_STALE_AFTER_DAYS before today; the stale-data alert reads these results.
+A check fails (severity WARN) when the newest loaded UTC day of a report is more than its
+threshold before today (USAGE_PIPELINE_STALE_AFTER_DAYS, or its entry in
+USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT); the stale-data alert reads these results.
 """
 
 from datetime import UTC, datetime
@@ -24,7 +25,8 @@ def freshness_check_key(report_name: str) -> dg.AssetCheckKey:
 @dg.multi_asset_check(
     specs=[
         dg.AssetCheckSpec(CHECK_NAME, asset=dg.AssetKey(["raw", report.name]),
-                          description="The newest loaded UTC day is at most USAGE_PIPELINE_STALE_AFTER_DAYS ago.")
+                          description="The newest loaded UTC day is at most USAGE_PIPELINE_STALE_AFTER_DAYS (or the "
+                                      "report's USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT) ago.")
         for report in REPORTS
     ],
     can_subset=True,
@@ -36,7 +38,7 @@ def raw_freshness_checks(context: dg.AssetCheckExecutionContext, settings: Setti
         for report in REPORTS:
             if freshness_check_key(report.name) not in context.selected_asset_check_keys:
                 continue
-            freshness = report_freshness(con, report, today, settings.stale_after_days)
+            freshness = report_freshness(con, report, today, settings)
             yield dg.AssetCheckResult(
                 asset_key=dg.AssetKey(["raw", report.name]),
                 check_name=CHECK_NAME,
