@@ -157,6 +157,12 @@ class Settings(BaseModel):
         "USAGE_PIPELINE_STALE_AFTER_DAYS for some reports only: a [stale_after_days_by_report] table in the config "
         "file, or 'claude_code_usage=3,cost_report=1' in the environment. Default none.",
     )
+    refresh_lag_hours: int = setting(
+        24, "USAGE_PIPELINE_REFRESH_LAG_HOURS",
+        "A report whose pages carry data_refreshed_at (the Analytics API's) is also stale when, at its most recent "
+        "load, that watermark was more than this many hours old (default 24: the export refreshes about every "
+        "4 h, up to 24 h for Enterprise organizations).", ge=0, le=MAX_STALE_AFTER_DAYS * 24,
+    )
     alert_webhook_url: str = setting(
         "", "USAGE_PIPELINE_ALERT_WEBHOOK_URL",
         "Slack-compatible incoming webhook the alerts are posted to (JSON {\"text\": ...}); https://, or http:// "

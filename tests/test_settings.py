@@ -44,6 +44,7 @@ SAMPLES = {
     "stale_after_days": (" 3 ", "3", 3),
     "stale_after_days_by_report": ("claude_code_usage=3, cost_report = 1", None,
                                    (("claude_code_usage", 3), ("cost_report", 1))),
+    "refresh_lag_hours": (" 6 ", "6", 6),
     "cost_centers_file": ("cost-centers.csv ", '"cost-centers.csv"', "cost-centers.csv"),
     "alert_webhook_url": ("http://127.0.0.1:9/hook", None, "http://127.0.0.1:9/hook"),
     "smtp_host": ("smtp.example.test", '"smtp.example.test"', "smtp.example.test"),
@@ -184,6 +185,8 @@ def test_config_file_mistakes(tmp_path, config_text, message):
         ({"stale_after_days_by_report": {"cost_report": True}}, "days of 'cost_report' must be a whole number"),
         ({"stale_after_days_by_report": "cost_report=367"}, "must be a whole number >= 0 and <= 366"),
         ({"stale_after_days_by_report": "cost_report"}, "expected report=days, got 'cost_report'"),
+        ({"refresh_lag_hours": "-1"}, "USAGE_PIPELINE_REFRESH_LAG_HOURS='-1' must be a whole number >= 0 and <= 8784"),
+        ({"refresh_lag_hours": "1.5"}, "USAGE_PIPELINE_REFRESH_LAG_HOURS='1.5' must be a whole number"),
     ],
 )
 def test_invalid_values_name_the_variable_and_the_valid_range(raw, message):
