@@ -28,7 +28,8 @@ Choices where the reference marks the behaviour unconfirmed:
   simulator never sets (RBAC groups, Claude Tag, Managed Agents IDs, user profiles) match nothing.
   ``report_page_too_large`` is never raised. No user is deleted, so ``exclude_deleted_users``
   (which requires ``group_by[]=actor``) removes nothing.
-- ``data_refreshed_at`` is now, to the minute.
+- ``data_refreshed_at`` is now, to the minute; ``refresh_lag_hours`` (a ``Simulator`` option) puts it
+  that many hours earlier. The rows are not cut at it: only the watermark lags.
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ def _report(org: SyntheticOrg, request: Request, cost: bool) -> dict[str, Any]:
         return _ordered(_combinations(_filtered(events, filters), group_by, cost), group_by, order_by, order, width)
 
     table = org.remembered(fingerprint, build)
+    refreshed_at = now - timedelta(hours=org.refresh_lag_hours)
     following = offset + limit
     has_more = following < table.height
     render = _cost_rows if cost else _usage_rows
@@ -140,7 +142,7 @@ def _report(org: SyntheticOrg, request: Request, cost: bool) -> dict[str, Any]:
         "data": rows,
         "has_more": has_more,
         "next_page": encode_cursor(str(following), fingerprint) if has_more else None,
-        "data_refreshed_at": rfc3339(from_epoch_minutes(epoch_minutes(now))),
+        "data_refreshed_at": rfc3339(from_epoch_minutes(epoch_minutes(refreshed_at))),
     }
 
 

@@ -14,7 +14,8 @@ API's documentation is silent:
 
 The Usage and Cost Analytics API reads the same records through ``analytics_view``; an
 organization is a Claude Console one (``org_type="console"``) or a Claude Enterprise one, and may be
-HIPAA-ready or have no Analytics API at all (``analytics_available=False``).
+HIPAA-ready or have no Analytics API at all (``analytics_available=False``); ``refresh_lag_hours``
+puts its Analytics API's ``data_refreshed_at`` that far behind now (an export that stopped refreshing).
 
 ``restate(day, factor)`` models a late revision: from then on every metric of that day (usage,
 hence cost, and Claude Code) is multiplied by ``factor`` and rounded down.
@@ -67,6 +68,7 @@ class SyntheticOrg:
         org_type: str = "console",
         hipaa_ready: bool = False,
         analytics_available: bool = True,
+        refresh_lag_hours: float = 0.0,
     ):
         self.prices = prices
         self.clock = clock
@@ -74,6 +76,7 @@ class SyntheticOrg:
         self.analytics = AnalyticsView(self.cast, prices, org_type)
         self.hipaa_ready = hipaa_ready
         self.analytics_available = analytics_available
+        self.refresh_lag_hours = refresh_lag_hours
         self._analytics_tables: OrderedDict[Hashable, Any] = OrderedDict()
         self._analytics_lock = threading.Lock()
         self._traffic = Traffic(seed, self.cast, prices, usage_rows_per_hour)

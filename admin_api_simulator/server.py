@@ -113,7 +113,8 @@ class Simulator:
     admin keys to seeds: each key sees its own organization, as with several real organizations.
     ``org_type`` "enterprise" makes the main organization a Claude Enterprise one, whose key reads
     only ``/me`` and the Analytics API (403 elsewhere); ``hipaa_ready`` makes its Analytics API
-    answer 400, ``analytics_available=False`` 404. ``discount_usd(model, day)`` is what its
+    answer 400, ``analytics_available=False`` 404; ``refresh_lag_hours`` puts its Analytics API's
+    ``data_refreshed_at`` that many hours before now. ``discount_usd(model, day)`` is what its
     negotiated discount took off that model's bill that day.
     """
 
@@ -129,6 +130,7 @@ class Simulator:
         org_type: str = "console",
         hipaa_ready: bool = False,
         analytics_available: bool = True,
+        refresh_lag_hours: float = 0.0,
     ):
         if now is not None and now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
@@ -138,7 +140,8 @@ class Simulator:
         self.faults = faults or Faults()
         self.stats = RequestStats()
         prices, clock = load_price_table(), self._clock(now)
-        self.org = SyntheticOrg(seed, prices, clock, usage_rows_per_hour, org_type, hipaa_ready, analytics_available)
+        self.org = SyntheticOrg(seed, prices, clock, usage_rows_per_hour, org_type, hipaa_ready, analytics_available,
+                                refresh_lag_hours)
         self.orgs_by_key = {admin_key: self.org} | {
             key: SyntheticOrg(other_seed, prices, clock, usage_rows_per_hour)
             for key, other_seed in (more_organizations or {}).items()

@@ -63,6 +63,7 @@ DUCKDB_FILE_PROBLEMS = {os.strerror(number): hint for number, hint in FILE_SYSTE
 MAX_WAIT_SECONDS = 86_400.0
 MAX_DEMO_DAYS = 731
 MAX_ROWS_PER_HOUR = 100_000
+MAX_REFRESH_LAG_HOURS = 24 * 365  # the Analytics API serves the last 365 days
 EPILOG = "Settings (environment variables):\n" + "\n".join(
     f"  {setting.env or f'{setting.key} (config file)':<42} {setting.help}" for setting in SETTINGS.values()
 )
@@ -219,6 +220,8 @@ def _parser() -> argparse.ArgumentParser:
         help="console (default): an Admin API key's organization; enterprise: a Claude Enterprise organization "
         "whose key reads only the Analytics API and /me",
     )
+    simulate.add_argument("--refresh-lag-hours", type=float, default=0.0,
+                          help="how far the Analytics API's data_refreshed_at lags now (default 0)")
     simulate.set_defaults(handler=_simulate)
     return parser
 
@@ -434,6 +437,8 @@ def _simulate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--fault-rate must be from 0 to 1, got {args.fault_rate}")
     if not 1 <= args.rows_per_hour <= MAX_ROWS_PER_HOUR:
         raise ConfigError(f"--rows-per-hour must be from 1 to {MAX_ROWS_PER_HOUR}, got {args.rows_per_hour}")
+    if not 0 <= args.refresh_lag_hours <= MAX_REFRESH_LAG_HOURS:  # also refuses nan
+        raise ConfigError(f"--refresh-lag-hours must be from 0 to {MAX_REFRESH_LAG_HOURS}, got {args.refresh_lag_hours}")
 
     simulator = Simulator(
         seed=args.seed,
@@ -441,6 +446,7 @@ def _simulate(args: argparse.Namespace) -> int:
         usage_rows_per_hour=args.rows_per_hour,
         faults=Faults(rate=args.fault_rate),
         org_type=args.org_type,
+        refresh_lag_hours=args.refresh_lag_hours,
     )
     simulator.start()
     print(f"Admin API simulator at {simulator.base_url} (seed {args.seed}, {args.org_type} organization); Ctrl-C stops it.")

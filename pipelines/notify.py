@@ -1,4 +1,5 @@
-"""Deliver one message to a Slack-compatible incoming webhook and/or by email (SMTP with STARTTLS).
+"""Deliver one message to a Slack-compatible incoming webhook and/or by email (SMTP with STARTTLS,
+always: a server that does not offer it gets neither the mail nor the password).
 
 The webhook URL and the SMTP password are secrets: an error names the channel and the kind of
 failure only, never the URL, the server's reply or the password.
@@ -56,6 +57,10 @@ def _send_email(settings: Settings, subject: str, text: str) -> None:
     message.set_content(text)
     try:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS) as smtp:
+            smtp.ehlo()
+            if not smtp.has_extn("starttls"):  # also on loopback: a relay that cannot encrypt gets nothing
+                raise DeliveryError(f"the alert email via {settings.smtp_host}:{settings.smtp_port} was not sent: "
+                                    "the server does not offer STARTTLS, and neither mail nor password travel unencrypted")
             smtp.starttls(context=ssl.create_default_context())
             if settings.smtp_user:
                 smtp.login(settings.smtp_user, settings.smtp_password)

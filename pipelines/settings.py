@@ -23,8 +23,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
+
+from pipelines.transport import plain_http_refusal
 
 BucketWidth = Literal["1m", "1h", "1d"]
 BUCKET_WIDTHS: tuple[BucketWidth, ...] = get_args(BucketWidth)
@@ -34,6 +37,7 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_CONFIG_FILE = "usage-pipeline.toml"
 EARLIEST_START_DATE = date(2020, 1, 1)
+MAX_STALE_AFTER_DAYS = 366
 
 
 class ConfigError(ValueError):
@@ -135,8 +139,8 @@ class Settings(BaseModel):
     )
     allow_insecure_http: bool = setting(
         False, "USAGE_PIPELINE_ALLOW_INSECURE_HTTP",
-        "Allow a plain http:// base URL to a host that is not loopback (the key then crosses the network "
-        "unencrypted). Default false.",
+        "Allow a plain http:// base URL or alert webhook URL to a host that is not loopback (the key or the "
+        "webhook's secret URL then crosses the network unencrypted). Default false.",
     )
     share_with_group: bool = setting(
         False, "USAGE_PIPELINE_SHARE_WITH_GROUP",
@@ -161,12 +165,23 @@ class Settings(BaseModel):
     stale_after_days: int = setting(
         2, "USAGE_PIPELINE_STALE_AFTER_DAYS",
         "A report's data is stale (its freshness check fails and the stale-data alert goes out) when its newest "
-        "loaded UTC day is more than this many days before today (default 2).", ge=0, le=366,
+        "loaded UTC day is more than this many days before today (default 2).", ge=0, le=MAX_STALE_AFTER_DAYS,
+    )
+    stale_after_days_by_report: tuple[tuple[str, int], ...] = setting(  # (report name, days)
+        (), "USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT",
+        "USAGE_PIPELINE_STALE_AFTER_DAYS for some reports only: a [stale_after_days_by_report] table in the config "
+        "file, or 'claude_code_usage=3,cost_report=1' in the environment. Default none.",
+    )
+    refresh_lag_hours: int = setting(
+        24, "USAGE_PIPELINE_REFRESH_LAG_HOURS",
+        "A report whose pages carry data_refreshed_at (the Analytics API's) is also stale when, at its most recent "
+        "load, that watermark was more than this many hours old (default 24: the export refreshes about every "
+        "4 h, up to 24 h for Enterprise organizations).", ge=0, le=MAX_STALE_AFTER_DAYS * 24,
     )
     alert_webhook_url: str = setting(
         "", "USAGE_PIPELINE_ALERT_WEBHOOK_URL",
-        "Slack-compatible incoming webhook the alerts are posted to (JSON {\"text\": ...}). Environment only: "
-        "never in the config file, never printed. Default none.",
+        "Slack-compatible incoming webhook the alerts are posted to (JSON {\"text\": ...}); https://, or http:// "
+        "to a loopback host. Environment only: never in the config file, never printed. Default none.",
         repr=False, exclude=True,
     )
     smtp_host: str = setting("", "USAGE_PIPELINE_SMTP_HOST", "SMTP server the alert emails go through (STARTTLS "
@@ -279,6 +294,28 @@ class Settings(BaseModel):
     def _budgets(cls, value: Any) -> tuple[tuple[str, Decimal], ...]:
         return _parse_budgets(value)
 
+    @field_validator("stale_after_days_by_report", mode="before")
+    @classmethod
+    def _stale_after_days_by_report(cls, value: Any) -> tuple[tuple[str, int], ...]:
+        return _parse_stale_after_days(value)
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _webhook_over_tls(cls, value: str, info: ValidationInfo) -> str:
+        """The URL is a secret: refused before any work when it would cross the network in plain text."""
+        if not value:
+            return value
+        try:
+            url = httpx.URL(value)
+        except httpx.InvalidURL:
+            raise ValueError("is not a valid URL") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("must be an https:// URL with a host")
+        if refusal := plain_http_refusal(url, "the webhook's secret URL",
+                                         allow_insecure_http=info.data.get("allow_insecure_http", False)):
+            raise ValueError(refusal)
+        return value
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -364,17 +401,22 @@ def _located_entries(path: Path, text: str, entries: list) -> list[CostCenterEnt
     return [CostCenterEntry(f"{path}:{line}", tuple(entry.items())) for line, entry in zip(lines, entries)]
 
 
-def _parse_budgets(value: object) -> tuple[tuple[str, Decimal], ...]:
-    """A TOML table {workspace: amount} or the text 'workspace=amount,...'; amounts exact, >= 0."""
+def _pairs(value: object, expected: str) -> list[tuple[str, str]]:
+    """A TOML table {name: value} or the text 'name=value,...', as trimmed text pairs."""
     if isinstance(value, dict):
         pairs = list(value.items())
     else:
         pairs = [item.split("=", 1) for item in str(value).split(",") if item.strip()]
-    budgets = []
     for pair in pairs:
         if len(pair) != 2 or not str(pair[0]).strip():
-            raise ValueError(f"is invalid: expected workspace=amount, got {'='.join(map(str, pair))!r}")
-        workspace, amount = str(pair[0]).strip(), str(pair[1]).strip()
+            raise ValueError(f"is invalid: expected {expected}, got {'='.join(map(str, pair))!r}")
+    return [(str(name).strip(), str(text).strip()) for name, text in pairs]
+
+
+def _parse_budgets(value: object) -> tuple[tuple[str, Decimal], ...]:
+    """A TOML table {workspace: amount} or the text 'workspace=amount,...'; amounts exact, >= 0."""
+    budgets = []
+    for workspace, amount in _pairs(value, "workspace=amount"):
         try:
             budget = Decimal(amount)
         except InvalidOperation:
@@ -383,3 +425,17 @@ def _parse_budgets(value: object) -> tuple[tuple[str, Decimal], ...]:
             raise ValueError(f"is invalid: budget of {workspace!r} must be a non-negative amount in USD")
         budgets.append((workspace, budget))
     return tuple(budgets)
+
+
+def _parse_stale_after_days(value: object) -> tuple[tuple[str, int], ...]:
+    """A TOML table {report: days} or the text 'report=days,...'; only the registry's report names."""
+    from pipelines.reports import REPORT_NAMES  # not at the top: the registry imports this module
+
+    thresholds = []
+    for report, days in _pairs(value, "report=days"):
+        if not re.fullmatch(r"[0-9]+", days) or int(days) > MAX_STALE_AFTER_DAYS:
+            raise ValueError(f"is invalid: days of {report!r} must be a whole number >= 0 and <= {MAX_STALE_AFTER_DAYS}")
+        thresholds.append((report, int(days)))
+    if unknown := sorted({report for report, _ in thresholds} - set(REPORT_NAMES)):
+        raise ValueError(f"names unknown report(s) {', '.join(unknown)}; choose from {', '.join(REPORT_NAMES)}")
+    return tuple(thresholds)

@@ -23,17 +23,21 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
 
 
 class SmtpServer(socketserver.ThreadingTCPServer):
-    """Accepts mail only after STARTTLS and AUTH PLAIN with `user`/`password`; `messages` holds each DATA."""
+    """Accepts mail only after STARTTLS and AUTH PLAIN with `user`/`password`; `messages` holds each DATA.
+
+    With `offers_starttls=False` it is a server that cannot encrypt: it offers AUTH PLAIN in the clear
+    and records in `plain_logins` every AUTH command sent to it."""
 
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, cert: Path, key: Path, user: str, password: str):
+    def __init__(self, cert: Path, key: Path, user: str, password: str, offers_starttls: bool = True):
         super().__init__(("127.0.0.1", 0), _SmtpSession)
         self.tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.tls.load_cert_chain(cert, key)
-        self.user, self.password = user, password
+        self.user, self.password, self.offers_starttls = user, password, offers_starttls
         self.messages: list[str] = []
+        self.plain_logins: list[str] = []
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
     @property
@@ -56,12 +60,17 @@ class _SmtpSession(socketserver.StreamRequestHandler):
             verb = command.split(" ", 1)[0].upper()
             if verb == "EHLO":
                 reply("250-127.0.0.1")
-                reply("250 AUTH PLAIN" if tls else "250 STARTTLS")
+                reply("250 AUTH PLAIN" if tls or not server.offers_starttls else "250 STARTTLS")
+            elif verb == "STARTTLS" and not server.offers_starttls:
+                reply("502 command not implemented")
             elif verb == "STARTTLS":
                 reply("220 go ahead")
                 connection = server.tls.wrap_socket(connection, server_side=True)
                 reader, tls = connection.makefile("rb"), True
-            elif verb == "AUTH" and tls:
+            elif verb == "AUTH" and not tls:
+                server.plain_logins.append(command)
+                reply("535 not over plain text")
+            elif verb == "AUTH":
                 _, user, password = base64.b64decode(command.split()[2]).split(b"\0")
                 authenticated = (user.decode(), password.decode()) == (server.user, server.password)
                 reply("235 ok" if authenticated else "535 bad credentials")

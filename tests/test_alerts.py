@@ -1,15 +1,17 @@
 """Alerts reach a real SMTP server (STARTTLS, AUTH) and a real webhook receiver on loopback,
-once per subject and day, and the webhook secret appears nowhere."""
+once per subject and day, and the webhook secret appears nowhere; a server without STARTTLS gets
+neither the mail nor the password; an Analytics API export lagging its load is a stale-data alert."""
 
 from __future__ import annotations
 
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from admin_api_simulator import DEMO_ADMIN_KEY
+from admin_api_simulator import DEMO_ADMIN_KEY, Simulator
 from tests.alert_receivers import SmtpServer, WebhookReceiver, self_signed_certificate
+from tests.conftest import SIMULATOR_SEED
 from tests.test_cli import run_cli
 from tests.test_marts import query
 
@@ -40,6 +42,14 @@ def alert_env(simulator, tmp_path, smtp, webhook, cert) -> dict[str, str]:
         "USAGE_PIPELINE_SMTP_FROM": "pipeline@example.test", "USAGE_PIPELINE_SMTP_TO": "finops@example.test",
         "SSL_CERT_FILE": str(cert),  # trust the test server's self-signed certificate
     }
+
+
+def stale_alerts_sent(warehouse) -> list[tuple[str, str]]:
+    """(subject, text) of the stale-data alerts sent; meta.alerts_sent exists from the first alert on."""
+    exists = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'alerts_sent'"
+    if not query(warehouse, exists)[0][0]:
+        return []
+    return query(warehouse, "SELECT subject, text FROM meta.alerts_sent WHERE kind = 'stale' ORDER BY subject")
 
 
 def test_alerts_test_sends_one_message_to_each_channel(simulator, tmp_path, receivers):
@@ -74,3 +84,41 @@ def test_a_sync_over_a_budget_breach_and_an_anomaly_alerts_once_per_subject_and_
     dump = subprocess.run(["grep", "-rl", "planted", str(tmp_path)], capture_output=True, text=True).stdout
     assert not dump, f"secret written to {dump}"  # warehouse, Dagster instance (event log), anything on disk
     assert all(SECRET not in text and PASSWORD not in text for text in everything)
+
+
+def test_an_smtp_server_without_starttls_gets_neither_the_mail_nor_the_password(simulator, tmp_path, receivers):
+    _, webhook, cert = receivers
+    smtp = SmtpServer(cert, cert.with_name("key.pem"), "alerts", PASSWORD, offers_starttls=False)
+    try:
+        env = {name: value for name, value in alert_env(simulator, tmp_path, smtp, webhook, cert).items()
+               if name != "USAGE_PIPELINE_ALERT_WEBHOOK_URL"}  # email only
+        result = run_cli("alerts", "test", env=env, cwd=tmp_path)
+    finally:
+        smtp.shutdown()
+    assert result.returncode == 1
+    assert "does not offer STARTTLS" in result.stderr.splitlines()[-1], result.stderr
+    assert smtp.plain_logins == [] and smtp.messages == []  # loopback too: nothing goes in the clear
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("lag_hours", "alerted"), [(30, True), (1, False)])
+def test_an_analytics_export_lagging_its_load_is_one_stale_alert_per_report_a_day(tmp_path, receivers, lag_hours,
+                                                                                  alerted):
+    """Yesterday and today synced (the newest day is fresh) from an API whose data_refreshed_at lags by lag_hours."""
+    smtp, webhook, cert = receivers
+    today = datetime.now(UTC).date()
+    sync = ("sync", "--start", str(today - timedelta(days=1)), "--end", str(today), "--skip-entities",
+            "--reports", "analytics_usage,analytics_cost")
+    with Simulator(seed=SIMULATOR_SEED, refresh_lag_hours=lag_hours) as simulator:
+        env = alert_env(simulator, tmp_path, smtp, webhook, cert)
+        first = run_cli(*sync, env=env, cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        stale = stale_alerts_sent(tmp_path / "w.duckdb")
+        second = run_cli(*sync, env=env, cwd=tmp_path)
+        assert second.returncode == 0, second.stderr
+
+    assert [subject for subject, _ in stale] == (["raw/analytics_cost", "raw/analytics_usage"] if alerted else [])
+    assert all("h behind when last loaded" in text and "lagging after 24 h" in text for _, text in stale)
+    stale_posts = [message["text"] for message in webhook.messages if "] stale: " in message["text"]]
+    stale_mails = [message for message in smtp.messages if "] stale: " in message]
+    assert len(stale_posts) == len(stale_mails) == len(stale)  # the second sync the same day sent none again

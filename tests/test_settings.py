@@ -52,6 +52,9 @@ SAMPLES = {
     "share_with_group": ("yes", "true", True),
     "budgets": ("Production=2500, wrkspc_01=0.10", None, (("Production", Decimal("2500")), ("wrkspc_01", Decimal("0.10")))),
     "stale_after_days": (" 3 ", "3", 3),
+    "stale_after_days_by_report": ("claude_code_usage=3, cost_report = 1", None,
+                                   (("claude_code_usage", 3), ("cost_report", 1))),
+    "refresh_lag_hours": (" 6 ", "6", 6),
     "cost_centers_file": ("cost-centers.csv ", '"cost-centers.csv"', "cost-centers.csv"),
     "cost_centers": (None, None, None),  # see test_cost_centers_entries_in_the_config_file
     "alert_webhook_url": ("http://127.0.0.1:9/hook", None, "http://127.0.0.1:9/hook"),
@@ -124,6 +127,21 @@ def test_cost_centers_entries_in_the_config_file(tmp_path):
         load({}, 'cost_centers = [{kind = "product"}]\n', tmp_path)
 
 
+def test_stale_after_days_by_report_table_in_the_config_file(tmp_path):
+    settings = load({}, "stale_after_days = 5\n[stale_after_days_by_report]\nclaude_code_usage = 3\n", tmp_path)
+    assert (settings.stale_after_days, settings.stale_after_days_by_report) == (5, (("claude_code_usage", 3),))
+
+
+def test_an_unknown_report_in_stale_after_days_by_report_is_one_line_listing_the_reports(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load({"USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT": "claude_code=3,cost_report=1"}, None)
+    assert str(caught.value) == (
+        "USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT='claude_code=3,cost_report=1' names unknown report(s) claude_code; "
+        "choose from analytics_usage, analytics_cost, messages_usage, cost_report, claude_code_usage")
+    with pytest.raises(ConfigError, match="names unknown report"):
+        load({}, "[stale_after_days_by_report]\nmessages = 1\n", tmp_path)
+
+
 def test_defaults_and_paths_beside_the_warehouse():
     settings = Settings.load({}, config_file=None)
     assert settings == Settings()
@@ -186,6 +204,15 @@ def test_config_file_mistakes(tmp_path, config_text, message):
         ({"budgets": "Production=-5"}, "budget of 'Production' must be a non-negative amount in USD"),
         ({"budgets": "Production=NaN"}, "budget of 'Production' must be a non-negative amount in USD"),
         ({"budgets": "Production"}, "expected workspace=amount, got 'Production'"),
+        ({"stale_after_days_by_report": "cost_report=-1"},
+         "USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT='cost_report=-1' is invalid: days of 'cost_report' must be a "
+         "whole number >= 0 and <= 366"),
+        ({"stale_after_days_by_report": {"cost_report": 1.5}}, "days of 'cost_report' must be a whole number"),
+        ({"stale_after_days_by_report": {"cost_report": True}}, "days of 'cost_report' must be a whole number"),
+        ({"stale_after_days_by_report": "cost_report=367"}, "must be a whole number >= 0 and <= 366"),
+        ({"stale_after_days_by_report": "cost_report"}, "expected report=days, got 'cost_report'"),
+        ({"refresh_lag_hours": "-1"}, "USAGE_PIPELINE_REFRESH_LAG_HOURS='-1' must be a whole number >= 0 and <= 8784"),
+        ({"refresh_lag_hours": "1.5"}, "USAGE_PIPELINE_REFRESH_LAG_HOURS='1.5' must be a whole number"),
     ],
 )
 def test_invalid_values_name_the_variable_and_the_valid_range(raw, message):
@@ -204,6 +231,23 @@ def test_base_url_with_credentials_is_refused_without_echoing_the_password(url):
     message = refused({"base_url": url})
     assert message.startswith("ANTHROPIC_BASE_URL=<redacted> ")
     assert PASSWORD not in message
+
+
+@pytest.mark.parametrize("url", [f"http://10.255.255.1/services/{PASSWORD}", f"http://hooks.example.test/x?token={PASSWORD}",
+                                 f"http://[2001:db8::1]:8080/{PASSWORD}", f"ftp://hooks.example.test/{PASSWORD}",
+                                 f"http://[::1/{PASSWORD}"])
+def test_an_alert_webhook_off_the_machine_must_be_https_and_is_never_shown(url):
+    message = refused({"alert_webhook_url": url})
+    assert message.startswith("USAGE_PIPELINE_ALERT_WEBHOOK_URL=<redacted> ")
+    assert PASSWORD not in message and "/services" not in message and "token" not in message
+
+
+def test_an_alert_webhook_may_be_https_loopback_http_or_opted_in():
+    for url in ("https://hooks.example.test/services/T0/B0/x", "http://127.0.0.1:9/hook", "http://localhost:9/hook",
+                "http://[::1]:9/hook"):
+        assert Settings.from_mapping({"alert_webhook_url": url}).alert_webhook_url == url
+    opted_in = {"alert_webhook_url": "http://10.255.255.1/hook", "allow_insecure_http": "true"}
+    assert Settings.from_mapping(opted_in).alert_webhook_url == "http://10.255.255.1/hook"
 
 
 def test_admin_keys_never_appear_in_repr_str_dumps_or_errors():

@@ -132,6 +132,16 @@ def test_a_cursor_is_bound_to_its_query(client):
 
 # --- shape, ordering, paging --------------------------------------------------------------------
 
+def test_refresh_lag_hours_puts_data_refreshed_at_behind_now_and_leaves_the_rows_alone(client):
+    with Simulator(now=NOW, refresh_lag_hours=30) as lagging, \
+            httpx.Client(base_url=lagging.base_url, headers=HEADERS, timeout=60) as http:
+        for path in (USAGE, COST):
+            params = daily(DAY - timedelta(days=1), DAY, "model")
+            body = http.get(path, params=params).json()
+            assert body["data_refreshed_at"] == iso(NOW - timedelta(hours=30))
+            assert body["data"] == client.get(path, params=params).json()["data"]
+
+
 def test_rows_are_flat_with_every_group_key_and_only_usage(client):
     body = client.get(USAGE, params=daily(DAY - timedelta(days=1), DAY, "model")).json()
     assert set(body) == {"data", "has_more", "next_page", "data_refreshed_at"}

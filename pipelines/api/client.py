@@ -13,7 +13,6 @@ request takes or how big its body gets (`RequestLimits`).
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 from collections import Counter
@@ -35,12 +34,12 @@ from pipelines.api.errors import (
     summarize_body,
 )
 from pipelines.api.retry import Outcome, RetryPolicy, tls_failure
+from pipelines.transport import plain_http_refusal
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 USER_AGENT = f"anthropic-usage-pipeline/{__version__} (+https://github.com/anthropic-usage-pipeline)"
 CONNECT_TIMEOUT_SECONDS = 10.0
-LOOPBACK_NAMES = ("localhost",)
 
 logger = logging.getLogger("pipelines.api")
 
@@ -293,23 +292,8 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> None:
                          "the admin key authenticates")
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError("ANTHROPIC_BASE_URL must be an https:// URL with a host")
-    if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
-        raise ValueError(
-            f"ANTHROPIC_BASE_URL is plain http to {url.host}, which would send the admin key unencrypted: use "
-            "https://, or set USAGE_PIPELINE_ALLOW_INSECURE_HTTP=true for a network you trust (loopback hosts "
-            "need neither)")
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 (also IPv4-mapped) and localhost: traffic that never leaves the machine."""
-    if host.lower().rstrip(".") in LOOPBACK_NAMES:
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)
-    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+    if refusal := plain_http_refusal(url, "the admin key", allow_insecure_http=allow_insecure_http):
+        raise ValueError(f"ANTHROPIC_BASE_URL {refusal}")
 
 
 def _shown_url(location: str) -> str:

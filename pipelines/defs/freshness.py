@@ -1,7 +1,11 @@
 """Freshness checks on the raw report assets, run with every ingest (and on their own in the UI).
 
-A check fails (severity WARN) when the newest loaded UTC day of a report is more than
-USAGE_PIPELINE_STALE_AFTER_DAYS before today; the stale-data alert reads these results.
+A check fails (severity WARN) when the newest loaded UTC day of a report is more than its
+threshold before today (USAGE_PIPELINE_STALE_AFTER_DAYS, or its entry in
+USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT), or when the API's `data_refreshed_at` was more than
+USAGE_PIPELINE_REFRESH_LAG_HOURS old at the report's most recent load; the stale-data alert reads
+these results. One check per report rather than a second one for the lag: the alert goes out once
+per report and day, and which reports carry the watermark is known from the warehouse, not declared.
 """
 
 from datetime import UTC, datetime
@@ -24,7 +28,10 @@ def freshness_check_key(report_name: str) -> dg.AssetCheckKey:
 @dg.multi_asset_check(
     specs=[
         dg.AssetCheckSpec(CHECK_NAME, asset=dg.AssetKey(["raw", report.name]),
-                          description="The newest loaded UTC day is at most USAGE_PIPELINE_STALE_AFTER_DAYS ago.")
+                          description="The newest loaded UTC day is at most USAGE_PIPELINE_STALE_AFTER_DAYS (or the "
+                                      "report's USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT) ago, and where the pages "
+                                      "carry data_refreshed_at, it lagged the most recent load by at most "
+                                      "USAGE_PIPELINE_REFRESH_LAG_HOURS.")
         for report in REPORTS
     ],
     can_subset=True,
@@ -36,16 +43,20 @@ def raw_freshness_checks(context: dg.AssetCheckExecutionContext, settings: Setti
         for report in REPORTS:
             if freshness_check_key(report.name) not in context.selected_asset_check_keys:
                 continue
-            freshness = report_freshness(con, report, today, settings.stale_after_days)
+            freshness = report_freshness(con, report, today, settings)
+            metadata = {
+                "newest_loaded_day": str(freshness.newest_day or "never loaded"),
+                "days_behind": freshness.days_behind if freshness.days_behind is not None else -1,
+                "stale_after_days": freshness.threshold_days,
+            }
+            if lag := freshness.refresh_lag:
+                metadata |= {"refresh_lag_hours": round(lag.hours, 1), "refresh_lag_after_hours": lag.threshold_hours,
+                             "data_refreshed_at": lag.refreshed_at.isoformat()}
             yield dg.AssetCheckResult(
                 asset_key=dg.AssetKey(["raw", report.name]),
                 check_name=CHECK_NAME,
                 passed=not freshness.stale,
                 severity=dg.AssetCheckSeverity.WARN,
                 description=freshness.describe(),
-                metadata={
-                    "newest_loaded_day": str(freshness.newest_day or "never loaded"),
-                    "days_behind": freshness.days_behind if freshness.days_behind is not None else -1,
-                    "stale_after_days": freshness.threshold_days,
-                },
+                metadata=metadata,
             )

@@ -13,7 +13,8 @@ import threading
 import pytest
 
 from pipelines import cli
-from pipelines.api.client import check_base_url, is_loopback
+from pipelines.api.client import check_base_url
+from pipelines.transport import is_loopback
 from tests.faults.helpers import run_cli, sync_args
 from tests.hostile.helpers import LAST, assert_refused, hostile_env
 from tests.scripted_server import Reply, ScriptedServer
@@ -41,6 +42,33 @@ def test_plain_http_off_the_machine_is_refused_before_any_connection(base_url, t
     assert cli.main(list(sync_args(LAST, LAST))) == 1
     assert attempts == []
     assert list(tmp_path.iterdir()) == []  # not even the warehouse folder
+
+
+@pytest.mark.parametrize("command", [("alerts", "test"), sync_args(LAST, LAST)])
+@pytest.mark.parametrize("webhook", ["http://10.255.255.1/services/T0/B0/PLANTED", "http://hooks.example.com/PLANTED?x=1"])
+def test_a_plain_http_alert_webhook_off_the_machine_is_refused_before_any_connection_and_never_shown(
+        command, webhook, tmp_path, monkeypatch, capsys, in_process_cli):
+    attempts = []
+
+    def no_connection(*args, **kwargs):
+        attempts.append(args)
+        raise AssertionError("a connection was attempted")
+
+    monkeypatch.setattr(socket, "create_connection", no_connection)
+    monkeypatch.setattr(socket.socket, "connect", no_connection)
+    monkeypatch.setattr(socket, "getaddrinfo", no_connection)
+    env = hostile_env(None, tmp_path / "w.duckdb", key=KEY, ANTHROPIC_BASE_URL="http://127.0.0.1:9",
+                      USAGE_PIPELINE_ALERT_WEBHOOK_URL=webhook)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(list(command)) == 1
+    out, err = capsys.readouterr()
+    assert attempts == []
+    assert list(tmp_path.iterdir()) == []  # before any work: not even the warehouse folder
+    assert err.splitlines()[-1].startswith("error: USAGE_PIPELINE_ALERT_WEBHOOK_URL=<redacted> is plain http to "), err
+    assert "USAGE_PIPELINE_ALLOW_INSECURE_HTTP" in err
+    assert "PLANTED" not in out + err and "/services" not in out + err
 
 
 def test_the_refusal_is_one_line_and_the_opt_in_is_explicit(tmp_path):
