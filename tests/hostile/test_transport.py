@@ -25,8 +25,8 @@ KEY = "sk-ant-admin01-HOSTILE-TRANSPORT-CANARY"
 NOT_LOOPBACK = ["http://10.255.255.1", "http://api.example.com", "http://192.168.0.10:8080/v1", "http://[2001:db8::1]"]
 
 
-@pytest.mark.parametrize("base_url", NOT_LOOPBACK)
-def test_plain_http_off_the_machine_is_refused_before_any_connection(base_url, tmp_path, monkeypatch, in_process_cli):
+def record_connection_attempts(monkeypatch) -> list:
+    """Every attempt to resolve a name or open a connection, each refused; the list stays empty when none is made."""
     attempts = []
 
     def no_connection(*args, **kwargs):
@@ -36,6 +36,12 @@ def test_plain_http_off_the_machine_is_refused_before_any_connection(base_url, t
     monkeypatch.setattr(socket, "create_connection", no_connection)
     monkeypatch.setattr(socket.socket, "connect", no_connection)
     monkeypatch.setattr(socket, "getaddrinfo", no_connection)
+    return attempts
+
+
+@pytest.mark.parametrize("base_url", NOT_LOOPBACK)
+def test_plain_http_off_the_machine_is_refused_before_any_connection(base_url, tmp_path, monkeypatch, in_process_cli):
+    attempts = record_connection_attempts(monkeypatch)
     for name, value in hostile_env(None, tmp_path / "w.duckdb", key=KEY, ANTHROPIC_BASE_URL=base_url).items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
@@ -48,15 +54,7 @@ def test_plain_http_off_the_machine_is_refused_before_any_connection(base_url, t
 @pytest.mark.parametrize("webhook", ["http://10.255.255.1/services/T0/B0/PLANTED", "http://hooks.example.com/PLANTED?x=1"])
 def test_a_plain_http_alert_webhook_off_the_machine_is_refused_before_any_connection_and_never_shown(
         command, webhook, tmp_path, monkeypatch, capsys, in_process_cli):
-    attempts = []
-
-    def no_connection(*args, **kwargs):
-        attempts.append(args)
-        raise AssertionError("a connection was attempted")
-
-    monkeypatch.setattr(socket, "create_connection", no_connection)
-    monkeypatch.setattr(socket.socket, "connect", no_connection)
-    monkeypatch.setattr(socket, "getaddrinfo", no_connection)
+    attempts = record_connection_attempts(monkeypatch)
     env = hostile_env(None, tmp_path / "w.duckdb", key=KEY, ANTHROPIC_BASE_URL="http://127.0.0.1:9",
                       USAGE_PIPELINE_ALERT_WEBHOOK_URL=webhook)
     for name, value in env.items():
