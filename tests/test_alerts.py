@@ -1,15 +1,19 @@
 """Alerts reach a real SMTP server (STARTTLS, AUTH) and a real webhook receiver on loopback,
 once per subject and day, and the webhook secret appears nowhere; a server without STARTTLS gets
-neither the mail nor the password; an Analytics API export lagging its load is a stale-data alert."""
+neither the mail nor the password; an Analytics API export lagging its load is a stale-data alert;
+the Dagster sensors send the same alerts after the scheduled runs."""
 
 from __future__ import annotations
 
 import subprocess
 from datetime import UTC, date, datetime, timedelta
 
+import dagster as dg
 import pytest
 
 from admin_api_simulator import DEMO_ADMIN_KEY, Simulator
+from pipelines.defs.alerting import alert_after_run, alert_on_failed_run
+from pipelines.settings import Settings
 from tests.alert_receivers import SmtpServer, WebhookReceiver, self_signed_certificate
 from tests.conftest import SIMULATOR_SEED
 from tests.test_cli import run_cli
@@ -122,3 +126,53 @@ def test_an_analytics_export_lagging_its_load_is_one_stale_alert_per_report_a_da
     stale_posts = [message["text"] for message in webhook.messages if "] stale: " in message["text"]]
     stale_mails = [message for message in smtp.messages if "] stale: " in message]
     assert len(stale_posts) == len(stale_mails) == len(stale)  # the second sync the same day sent none again
+
+
+def sensor_context(instance: dg.DagsterInstance, sensor: str, run: dg.DagsterRun, event: dg.DagsterEventType,
+                   settings: Settings) -> dg.RunStatusSensorContext:
+    """What the sensor daemon hands a run status sensor for `run`, built from the instance's records."""
+    record = instance.get_records_for_run(run.run_id, of_type=event).records[-1]
+    return dg.build_run_status_sensor_context(sensor, record.event_log_entry.dagster_event, instance, run,
+                                              resources={"settings": settings})
+
+
+def test_the_dagster_sensors_alert_after_a_successful_run_and_on_a_failed_one(simulator, tmp_path, receivers,
+                                                                               monkeypatch):
+    """The runs are the CLI's, recorded in the instance with no channel set; the sensors then see them with both."""
+    smtp, webhook, cert = receivers
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = alert_env(simulator, tmp_path, smtp, webhook, cert) | {"USAGE_PIPELINE_BUDGETS": BUDGETS,
+                                                                  "DAGSTER_HOME": str(home)}
+    without_channels = {name: value for name, value in env.items()
+                        if name not in ("USAGE_PIPELINE_ALERT_WEBHOOK_URL", "USAGE_PIPELINE_SMTP_HOST")}
+    synced = run_cli("sync", "--start", "2026-11-01", "--end", "2026-11-19", "--reports", "analytics_cost",
+                     env=without_channels, cwd=tmp_path)
+    assert synced.returncode == 0, synced.stderr
+    rejected = run_cli("sync", "--start", "2026-11-19", "--end", "2026-11-19", "--reports", "analytics_cost",
+                       env=without_channels | {"ANTHROPIC_ADMIN_KEY": "sk-ant-admin01-revoked"}, cwd=tmp_path)
+    assert rejected.returncode == 1 and smtp.messages == webhook.messages == []
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    settings = Settings.load(env)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        [failed] = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
+        succeeded = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1)[0]
+        with sensor_context(instance, "alert_after_run", succeeded, dg.DagsterEventType.RUN_SUCCESS,
+                            settings) as after_run:
+            alert_after_run(after_run)
+            after_run_posts = [message["text"] for message in webhook.messages]
+            alert_after_run(after_run)  # the sensor sees the run again (a daemon restart): nothing new
+        assert [message["text"] for message in webhook.messages] == after_run_posts
+        with sensor_context(instance, "alert_on_failed_run", failed, dg.DagsterEventType.RUN_FAILURE,
+                            settings) as on_failure:
+            alert_on_failed_run(on_failure.for_run_failure())
+
+    # the simulator's clock stops at 2026-11-20, so the run's freshness check failed too: a stale alert
+    assert sorted(text.splitlines()[0] for text in after_run_posts) == [
+        "*[usage-pipeline] budget: Default Workspace 2026-11*", "*[usage-pipeline] stale: raw/analytics_cost*"]
+    failure_posts = [message["text"] for message in webhook.messages[len(after_run_posts):]]
+    assert len(failure_posts) == 1 and f"run failed: Dagster run {failed.run_id}" in failure_posts[0], failure_posts
+    assert len(smtp.messages) == len(webhook.messages)
+    assert query(tmp_path / "w.duckdb", "SELECT kind, count(*) FROM meta.alerts_sent GROUP BY ALL ORDER BY ALL") == [
+        ("budget", 1), ("run_failed", 1), ("stale", 1)]
