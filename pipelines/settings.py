@@ -284,7 +284,8 @@ class Settings(BaseModel):
     @classmethod
     def _cost_center_entries(cls, value: Any) -> Any:
         if not isinstance(value, list | tuple) or not all(isinstance(e, CostCenterEntry | dict) for e in value):
-            raise ValueError("is invalid: write each mapping row as a [[cost_centers]] table")
+            raise ValueError("is invalid: write each mapping row as a [[cost_centers]] table (double brackets), "
+                             "or name a CSV with cost_centers_file")
         return tuple(entry if isinstance(entry, CostCenterEntry)
                      else CostCenterEntry(f"cost_centers[{index}]", tuple(entry.items()))
                      for index, entry in enumerate(value))

@@ -125,6 +125,9 @@ def test_cost_centers_entries_in_the_config_file(tmp_path):
     )
     with pytest.raises(ConfigError, match=r"usage-pipeline\.toml: write each cost-center mapping row as its own "):
         load({}, 'cost_centers = [{kind = "product"}]\n', tmp_path)
+    with pytest.raises(ConfigError, match=r"\[\[cost_centers\]\] table \(double brackets\), or name a CSV with "
+                                          r"cost_centers_file"):
+        load({}, '[cost_centers]\nfile = "cost-centers.csv"\n', tmp_path)  # one table, not one per row
 
 
 def test_stale_after_days_by_report_table_in_the_config_file(tmp_path):
