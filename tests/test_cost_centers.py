@@ -353,6 +353,24 @@ def test_unknown_subjects_of_every_kind_are_named(actors_and_products, tmp_path)
         (f"{mapping}:2", "service_account"), (f"{mapping}:3", "federated"), (f"{mapping}:4", "product")]
 
 
+
+def test_a_person_mapped_by_user_id_and_by_email_over_one_period_fails_a_check_naming_both_lines(synced, subjects,
+                                                                                                  tmp_path):
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(synced.warehouse_path, copy)
+    mapping = write_mapping(tmp_path / "m.csv", subjects)
+    with mapping.open("a") as rows:  # Ada by ID, overlapping her email's row from MOVE_DAY on
+        rows.write(f"user,{subjects['ada']},Ads,CC-700,2026-11-01,\n")
+    with connect(copy) as con:
+        build_marts(con, cost_centers=read_cost_centers(mapping))
+        overlaps = con.execute(read_sql("checks/cost_center_person_overlaps.sql")).fetchall()
+        charged = con.execute("SELECT DISTINCT cost_center FROM marts.cost_center_daily_cost "
+                              "WHERE date >= '2026-11-01' AND cost_center IN ('CC-300', 'CC-700')").fetchall()
+    assert [(line, other, since) for line, other, _, _, _, _, since in overlaps] == [
+        (f"{mapping}:4", f"{mapping}:8", date(2026, 11, 1))]
+    assert charged == [("CC-700",)]  # until the mapping is fixed, the user ID row wins
+
+
 # ##### CHARGEBACK
 
 
