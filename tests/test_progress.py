@@ -125,3 +125,16 @@ def test_the_live_line_of_a_finished_report_keeps_its_final_rate_and_reads_done(
     assert last_drawing == ["raw.cost_report: 2/2 windows, 4,000 rows, 2,000 rows/s, done in 2s",
                             "raw.usage_report: 1/5 windows, 600 rows, 100 rows/s, 24s left"]
 
+
+def test_without_a_terminal_status_lines_stay_at_most_one_per_interval():
+    clock, stream = FakeClock(), io.StringIO()
+    display = ProgressDisplay(stream, clock=clock)
+    for second in range(41):  # a window a second, its last one done at 40s
+        clock.now = float(second)
+        windows_done(display, "raw.claude_code_usage", second, 40, 10 * second)
+    lines = stream.getvalue().splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "raw.claude_code_usage: 0/40 windows, 0 rows, 0 rows/s, starting",
+        "raw.claude_code_usage: 15/40 windows, 150 rows, 10 rows/s, 25s left",
+        "raw.claude_code_usage: 30/40 windows, 300 rows, 10 rows/s, 10s left",
+    ]
