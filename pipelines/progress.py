@@ -2,8 +2,9 @@
 
 An ingest reports plain notices (a warning, a skipped window: always shown) and `WindowsDone`
 counts after every request window. On a terminal the CLI redraws one live line per report
-(windows done of total, rows, rate, time left); without one it prints a status line every
-STATUS_EVERY_SECONDS at most, so a year's backfill logs a few lines a minute, not one per day.
+(windows done of total, rows, rate, time left, or "done" once its last window is); without one it
+prints a status line every STATUS_EVERY_SECONDS at most, so a year's backfill logs a few lines a
+minute, not one per day.
 Per-window lines only with `sync --verbose`. Every report gets one summary line at the end.
 """
 
@@ -49,20 +50,29 @@ def event_of(record: logging.LogRecord) -> WindowsDone | None:
 class _ReportState:
     started: float
     latest: WindowsDone
+    latest_at: float
+
+    def elapsed(self, now: float) -> float:
+        """Seconds since the report's first event; its clock stops when its last window is done,
+        so the marts and other reports' windows after it do not slow its rate or lengthen its time."""
+        finished = self.latest.done == self.latest.total
+        return max((self.latest_at if finished else now) - self.started, 1e-9)
 
     def status(self, now: float) -> str:
-        event, elapsed = self.latest, max(now - self.started, 1e-9)
-        rate = event.rows / elapsed
-        left = elapsed / event.done * (event.total - event.done) if event.done else None
-        return (
-            f"{event.report}: {event.done}/{event.total} windows, {event.rows:,} rows, {rate:,.0f} rows/s, "
-            + (f"{_duration(left)} left" if left is not None else "starting")
-        )
+        event, elapsed = self.latest, self.elapsed(now)
+        if event.done == event.total:
+            state = f"done in {_duration(elapsed)}"
+        elif event.done:
+            state = f"{_duration(elapsed / event.done * (event.total - event.done))} left"
+        else:
+            state = "starting"
+        return (f"{event.report}: {event.done}/{event.total} windows, {event.rows:,} rows, "
+                f"{event.rows / elapsed:,.0f} rows/s, {state}")
 
     def summary(self, now: float) -> str:
         event = self.latest
         return (f"{event.report}: {event.done} of {event.total} windows, {event.rows:,} rows "
-                f"in {_duration(now - self.started)}")
+                f"in {_duration(self.elapsed(now))}")
 
 
 class ProgressDisplay(logging.Handler):
@@ -87,8 +97,8 @@ class ProgressDisplay(logging.Handler):
         if event is None:
             self._print(self.format(record))
             return
-        state = self._reports.setdefault(event.report, _ReportState(now, event))
-        state.latest = event
+        state = self._reports.setdefault(event.report, _ReportState(now, event, now))
+        state.latest, state.latest_at = event, now
         if self.verbose:
             self._print(f"{datetime.now():%H:%M:%S} {event.line}")
         if self.live and now - self._drawn_at >= REDRAW_EVERY_SECONDS:

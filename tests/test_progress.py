@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import pty
 import subprocess
@@ -9,6 +11,7 @@ import sys
 import time
 
 from admin_api_simulator import DEMO_ADMIN_KEY
+from pipelines.progress import ProgressDisplay, WindowsDone
 from tests.test_cli import run_cli
 
 # Claude Code is fetched one day per request: a backfill of two months is 65 windows.
@@ -71,3 +74,67 @@ def test_verbose_adds_one_line_per_window(simulator, tmp_path):
                      "claude_code_usage", "--skip-entities", env=cli_env(simulator, tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert sum("page(s)" in line for line in result.stderr.splitlines()) == 5
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def windows_done(display: ProgressDisplay, report: str, done: int, total: int, rows: int) -> None:
+    """What an ingest logs after a window (see `pipelines.progress.event_of`)."""
+    display.handle(logging.makeLogRecord({"msg": "", "progress": WindowsDone(report, done, total, rows, "")}))
+
+
+def test_a_report_finished_before_later_work_is_summarized_with_its_own_time():
+    clock, stream = FakeClock(), io.StringIO()
+    display = ProgressDisplay(stream, clock=clock)
+    windows_done(display, "raw.analytics_cost", 0, 1, 0)
+    clock.now = 2.0
+    windows_done(display, "raw.analytics_cost", 1, 1, 1375)
+    windows_done(display, "raw.claude_code_usage", 0, 3, 0)
+    clock.now = 9.0
+    windows_done(display, "raw.claude_code_usage", 3, 3, 900)
+    clock.now = 30.0  # the marts and the publication
+    display.finish()
+    summary = stream.getvalue().splitlines()[-2:]
+    assert summary == ["raw.analytics_cost: 1 of 1 windows, 1,375 rows in 2s",
+                       "raw.claude_code_usage: 3 of 3 windows, 900 rows in 7s"]
+
+
+def test_the_live_line_of_a_finished_report_keeps_its_final_rate_and_reads_done():
+    clock, terminal = FakeClock(), FakeTerminal()
+    display = ProgressDisplay(terminal, clock=clock)
+    windows_done(display, "raw.cost_report", 0, 2, 0)
+    clock.now = 1.0
+    windows_done(display, "raw.cost_report", 1, 2, 1000)
+    clock.now = 2.0
+    windows_done(display, "raw.cost_report", 2, 2, 4000)
+    windows_done(display, "raw.usage_report", 0, 5, 0)
+    clock.now = 8.0
+    windows_done(display, "raw.usage_report", 1, 5, 600)
+    last_drawing = terminal.getvalue().rsplit("\x1b[2K", 1)[1].splitlines()
+    assert last_drawing == ["raw.cost_report: 2/2 windows, 4,000 rows, 2,000 rows/s, done in 2s",
+                            "raw.usage_report: 1/5 windows, 600 rows, 100 rows/s, 24s left"]
+
+
+def test_without_a_terminal_status_lines_stay_at_most_one_per_interval():
+    clock, stream = FakeClock(), io.StringIO()
+    display = ProgressDisplay(stream, clock=clock)
+    for second in range(41):  # a window a second, its last one done at 40s
+        clock.now = float(second)
+        windows_done(display, "raw.claude_code_usage", second, 40, 10 * second)
+    lines = stream.getvalue().splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "raw.claude_code_usage: 0/40 windows, 0 rows, 0 rows/s, starting",
+        "raw.claude_code_usage: 15/40 windows, 150 rows, 10 rows/s, 25s left",
+        "raw.claude_code_usage: 30/40 windows, 300 rows, 10 rows/s, 10s left",
+    ]
