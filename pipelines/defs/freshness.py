@@ -6,6 +6,8 @@ USAGE_PIPELINE_STALE_AFTER_DAYS_BY_REPORT), or when the API's `data_refreshed_at
 USAGE_PIPELINE_REFRESH_LAG_HOURS old at the report's most recent load; the stale-data alert reads
 these results. One check per report rather than a second one for the lag: the alert goes out once
 per report and day, and which reports carry the watermark is known from the warehouse, not declared.
+A legacy report and its Analytics API replacement are one report: only the one that loaded the
+newest day can fail (`pipelines.freshness`).
 """
 
 from datetime import UTC, datetime
@@ -52,6 +54,8 @@ def raw_freshness_checks(context: dg.AssetCheckExecutionContext, settings: Setti
             if lag := freshness.refresh_lag:
                 metadata |= {"refresh_lag_hours": round(lag.hours, 1), "refresh_lag_after_hours": lag.threshold_hours,
                              "data_refreshed_at": lag.refreshed_at.isoformat()}
+            if freshness.counted_with:
+                metadata["counted_with"] = freshness.counted_with
             yield dg.AssetCheckResult(
                 asset_key=dg.AssetKey(["raw", report.name]),
                 check_name=CHECK_NAME,
