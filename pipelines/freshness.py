@@ -1,9 +1,11 @@
 """How far behind each report's data is: the newest UTC day loaded against the report's threshold,
 and, for reports whose pages carry the API's `data_refreshed_at`, how old that watermark was when loaded.
 
-A report and the one it is replaced by (legacy and Analytics API) are one family: with the
+A report and the one it is replaced by (legacy and Analytics API) are one logical report: with the
 `auto` source recent days come from the Analytics API, so the legacy table alone would look stale.
-A report never loaded has nothing to be stale about and is skipped.
+The one of the two that loaded the newest day (on a tie, the Analytics API report) carries the
+check, with its own threshold; the other passes, counted with it, so stale data is one failed check
+and one alert, on the asset that loads the data. A report never loaded has nothing to be stale about.
 
 The refresh lag is measured at load time (the load's `loaded_at` minus the newest `data_refreshed_at`
 in its rows), not against now: an old window re-run today is not an API that stopped refreshing, and a
@@ -48,6 +50,7 @@ class Freshness:
     days_behind: int | None
     threshold_days: int
     refresh_lag: RefreshLag | None = None  # None: no data_refreshed_at in the report's table (or no row yet)
+    counted_with: str | None = None  # the report of its family that loaded the newest day, which carries the check
 
     @property
     def behind(self) -> bool:
@@ -55,11 +58,16 @@ class Freshness:
 
     @property
     def stale(self) -> bool:
+        if self.counted_with:
+            return False
         return self.behind or (self.refresh_lag is not None and self.refresh_lag.lagging)
 
     def describe(self) -> str:
         if self.newest_day is None:
             return f"{self.report}: never loaded"
+        if self.counted_with:
+            return (f"{self.report}: counted with {self.counted_with}, which loaded the newest day "
+                    f"{self.newest_day} and carries the check")
         text = (f"{self.report}: newest loaded day {self.newest_day}, {self.days_behind} day(s) before today "
                 f"(stale after {self.threshold_days})")
         if lag := self.refresh_lag:
@@ -74,20 +82,25 @@ def stale_after_days(settings: Settings, report: ReportSpec) -> int:
     return dict(settings.stale_after_days_by_report).get(report.name, settings.stale_after_days)
 
 
-def family_tables(report: ReportSpec) -> list[str]:
-    """The tables whose loads count for `report`: its own, and those of the reports replacing or replaced by it."""
+def family(report: ReportSpec) -> list[ReportSpec]:
+    """`report` and the reports replacing or replaced by it, the replacing (Analytics API) one first."""
     related = {report.name, report.replaced_by} | {other.name for other in REPORTS if other.replaced_by == report.name}
-    return [other.table for other in REPORTS if other.name in related]
+    return sorted((other for other in REPORTS if other.name in related), key=lambda other: other.replaced_by is not None)
+
+
+def newest_loaded_day(con: duckdb.DuckDBPyConnection, table: str) -> date | None:
+    return con.execute("SELECT max(partition_date) FROM raw.load_log WHERE table_name = ?", [table]).fetchone()[0]
 
 
 def report_freshness(con: duckdb.DuckDBPyConnection, report: ReportSpec, today: date, settings: Settings) -> Freshness:
-    tables = family_tables(report)
-    newest = con.execute(
-        f"SELECT max(partition_date) FROM raw.load_log WHERE table_name IN ({', '.join('?' for _ in tables)})", tables
-    ).fetchone()[0]
-    if newest is None:
-        return Freshness(report.name, None, None, stale_after_days(settings, report))
-    return Freshness(report.name, newest, (today - newest).days, stale_after_days(settings, report),
+    newest = {member.name: newest_loaded_day(con, member.table) for member in family(report)}
+    carrier = max(newest, key=lambda name: newest[name] or date.min)  # on a tie the first: the replacing report
+    day, threshold = newest[carrier], stale_after_days(settings, report)
+    if day is None:
+        return Freshness(report.name, None, None, threshold)
+    if carrier != report.name:
+        return Freshness(report.name, day, (today - day).days, threshold, counted_with=carrier)
+    return Freshness(report.name, day, (today - day).days, threshold,
                      refresh_lag(con, report.table, settings.refresh_lag_hours))
 
 

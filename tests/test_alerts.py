@@ -128,6 +128,23 @@ def test_an_analytics_export_lagging_its_load_is_one_stale_alert_per_report_a_da
     assert len(stale_posts) == len(stale_mails) == len(stale)  # the second sync the same day sent none again
 
 
+def test_a_stale_auto_sync_alerts_and_warns_once_per_logical_report(simulator, tmp_path, receivers):
+    """Under `auto` the Analytics API loads these old days, its legacy reports none: a legacy report and its
+    replacement are one stale alert and one warning line, on the Analytics API report."""
+    smtp, webhook, cert = receivers
+    result = run_cli("sync", "--start", "2026-11-01", "--end", "2026-11-02", "--skip-entities",
+                     env=alert_env(simulator, tmp_path, smtp, webhook, cert), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    stale = ["raw/analytics_cost", "raw/analytics_usage", "raw/claude_code_usage"]
+    assert [subject for subject, _ in stale_alerts_sent(tmp_path / "w.duckdb")] == stale
+    behind = (datetime.now(UTC).date() - date(2026, 11, 2)).days
+    warnings = sorted(line.split(" ", 2)[2] for line in result.stderr.splitlines() if " fresh (WARN): " in line)
+    assert len(warnings) == len(stale), result.stderr
+    for warning, subject in zip(warnings, stale):
+        assert warning.startswith(f"{subject} fresh (WARN): {subject.removeprefix('raw/')}: newest loaded day "
+                                  f"2026-11-02, {behind} day(s) before today (stale after 2)"), warning
+
+
 def sensor_context(instance: dg.DagsterInstance, sensor: str, run: dg.DagsterRun, event: dg.DagsterEventType,
                    settings: Settings) -> dg.RunStatusSensorContext:
     """What the sensor daemon hands a run status sensor for `run`, built from the instance's records."""

@@ -25,6 +25,7 @@ from pipelines.settings import ConfigError, CostCenterEntry, Settings
 from pipelines.sync import SyncRange, run_sync
 from pipelines.warehouse import connect, read_sql
 from tests.conftest import SIMULATOR_NOW, SIMULATOR_SEED
+from tests.test_cli import run_cli
 
 FIRST, LAST = date(2026, 10, 20), date(2026, 11, 10)  # across a month's end
 MOVE_DAY = date(2026, 10, 28)  # the day Ada joins Data Platform
@@ -372,6 +373,25 @@ def test_a_person_mapped_by_user_id_and_by_email_over_one_period_fails_a_check_n
 
 
 # ##### CHARGEBACK
+
+
+def test_a_sync_prints_the_file_and_line_of_the_first_unknown_subjects(org_simulator, tmp_path):
+    """Seven unknown workspaces on lines 2..8: the warning names the first five by file:line, then the rest's count."""
+    mapping = tmp_path / "cost-centers.csv"
+    mapping.write_text("kind,id,team,cost_center,valid_from,valid_to\n"
+                       + "".join(f"workspace,wrkspc_unknown_{line},T,CC-{line},2025-01-01,\n" for line in range(2, 9)))
+    result = run_cli("sync", "--start", "2026-11-01", "--end", "2026-11-02", cwd=tmp_path, env={
+        "ANTHROPIC_ADMIN_KEY": DEMO_ADMIN_KEY, "ANTHROPIC_BASE_URL": org_simulator.base_url,
+        "WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), "USAGE_PIPELINE_REQUESTS_PER_MINUTE": "0",
+        "USAGE_PIPELINE_COST_CENTERS_FILE": str(mapping)})
+    assert result.returncode == 0, result.stderr
+    lines = [line.split(" ", 1)[1] for line in result.stderr.splitlines()]  # without the time
+    first = lines.index("check marts/cost_centers cost_center_unknown_ids (WARN): 7 row(s) flagged")
+    assert lines[first + 1:first + 7] == [
+        *(f"  source_line={mapping}:{line}, kind=workspace, subject=wrkspc_unknown_{line}, team=T, cost_center=CC-{line}"
+          for line in range(2, 7)),
+        "  ... and 2 more",
+    ]
 
 
 def test_the_chargeback_total_is_the_months_bill(synced, tmp_path, monkeypatch, capsys):

@@ -84,3 +84,20 @@ def test_the_analytics_api_export_lagging_its_load_makes_the_report_stale(tmp_pa
         assert lag_hours <= metadata["refresh_lag_hours"].value < lag_hours + 0.2
         assert metadata["refresh_lag_after_hours"].value == 24
         assert f"the API's export was {metadata['refresh_lag_hours'].value:.1f} h behind" in descriptions[report]
+
+
+def test_a_legacy_report_and_its_analytics_api_replacement_are_one_check_on_the_one_that_loaded(simulator, tmp_path,
+                                                                                               monkeypatch):
+    """Under `auto` the Analytics API loads these days and the legacy reports none: stale data fails one check
+    per logical report, on the Analytics API asset; the legacy report's check passes, counted with it."""
+    monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", DEMO_ADMIN_KEY)
+    results = run_sync(settings_for(simulator, tmp_path), SyncRange(date(2026, 11, 1), date(2026, 11, 2)),
+                       entities=False, marts=False)
+    checks, descriptions = freshness_of(results), descriptions_of(results)
+    assert set(checks) == set(REPORT_NAMES)
+    assert {name for name, (passed, _) in checks.items() if not passed} == {
+        "analytics_usage", "analytics_cost", "claude_code_usage"}
+    for legacy, replacement in (("messages_usage", "analytics_usage"), ("cost_report", "analytics_cost")):
+        assert checks[legacy][1]["counted_with"].value == replacement
+        assert descriptions[legacy] == (f"{legacy}: counted with {replacement}, which loaded the newest day "
+                                        "2026-11-02 and carries the check")

@@ -11,7 +11,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines.cost_centers import read_cost_centers
-from pipelines.defs.resources import PROGRESS_LOGGER, SettingsResource, writing_step
+from pipelines.defs.resources import PROGRESS_LOGGER, SettingsResource, warn_failed_check, writing_step
 from pipelines.defs.table_metadata import column_schema
 from pipelines.extract.entities import ENTITY_KEYS
 from pipelines.marts import CheckResult, build_marts, run_checks
@@ -101,8 +101,8 @@ def _check_result(result: CheckResult) -> dg.AssetCheckResult:
     do not stop the run: the publication of a day with a warning beats no publication)."""
     check = result.check
     if result.violations:
-        message = f"check {check.table} {check.name} ({check.severity}): {result.violations} row(s) listed in its metadata"
-        PROGRESS_LOGGER.warning(message)
+        warn_failed_check(check_key(check), check.severity, f"{result.violations} row(s) flagged",
+                          result.first_violations.to_dicts(), result.violations)
     days = "every day" if result.days_checked is None else f"the {len(result.days_checked)} day(s) rebuilt"
     return dg.AssetCheckResult(
         asset_key=asset_key(check.table),

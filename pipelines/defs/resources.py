@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 
 import dagster as dg
@@ -24,6 +24,8 @@ ADMIN_KEY_ENV = "ANTHROPIC_ADMIN_KEY"
 
 # Progress lines go to the run's event log and to this logger, which the CLI prints.
 PROGRESS_LOGGER = logging.getLogger("pipelines.progress")
+FLAGGED_ROWS_SHOWN = 5  # of a failed check, on the CLI's output
+FLAGGED_ROW_CHARS = 200
 
 SettingsResource = dg.ResourceParam[Settings]
 
@@ -75,6 +77,20 @@ def progress_of(context: dg.AssetExecutionContext) -> Progress:
         PROGRESS_LOGGER.info(message, extra={"progress": event})
 
     return progress
+
+
+def warn_failed_check(key: dg.AssetCheckKey, severity: str, summary: str,
+                      flagged: Sequence[Mapping[str, object]] = (), total: int = 0) -> None:
+    """A failed check as warning lines on the CLI's output: what failed, then its first flagged rows
+    (of `total`), one line each, so a sync's reader need not open Dagster to see what to fix."""
+    PROGRESS_LOGGER.warning(f"check {key.asset_key.to_user_string()} {key.name} ({severity}): {summary}")
+    for row in flagged[:FLAGGED_ROWS_SHOWN]:
+        line = ", ".join(f"{column}={value}" for column, value in row.items())
+        if len(line) > FLAGGED_ROW_CHARS:
+            line = line[:FLAGGED_ROW_CHARS - 3] + "..."
+        PROGRESS_LOGGER.warning(f"  {line}")
+    if total > FLAGGED_ROWS_SHOWN:
+        PROGRESS_LOGGER.warning(f"  ... and {total - FLAGGED_ROWS_SHOWN} more")
 
 
 def request_limits(settings: Settings) -> RequestLimits:
