@@ -27,6 +27,7 @@ from pipelines.api.client import check_api_key, check_base_url
 from pipelines.dagster_home import dagster_dev_command, project_dagster_home
 from pipelines.ingest import WindowLoadError
 from pipelines.notify import DeliveryError, channels, send
+from pipelines.output import check_output, output_name
 from pipelines.progress import ProgressDisplay
 from pipelines.publish import NoServingCopyError
 from pipelines.query import FORMATS, QueryError
@@ -168,7 +169,8 @@ def _parser() -> argparse.ArgumentParser:
         "against last month with a forecast, top users and API keys, model mix, cache hit ratio and Claude Code "
         "adoption. One HTML file with inline SVG charts: it fetches nothing, so it opens offline and can be mailed.",
     )
-    report.add_argument("--output", default="spend-report.html", help="HTML file to write (default spend-report.html)")
+    report.add_argument("--output", default="spend-report.html",
+                        help="HTML file to write, - for standard output (default spend-report.html)")
     report.set_defaults(handler=_report)
 
     chargeback = commands.add_parser(
@@ -180,7 +182,7 @@ def _parser() -> argparse.ArgumentParser:
         "Money is exact decimal text.",
     )
     chargeback.add_argument("--month", required=True, help="the UTC month, YYYY-MM")
-    chargeback.add_argument("--output", required=True, help="CSV file to write")
+    chargeback.add_argument("--output", required=True, help="CSV file to write, - for standard output")
     chargeback.set_defaults(handler=_chargeback)
 
     alerts = commands.add_parser(
@@ -302,16 +304,17 @@ def _report(args: argparse.Namespace) -> int:
     from pipelines.report import write_report
 
     settings = _settings(args)
-    refuse_unsafe_paths({"WAREHOUSE_PATH": settings.warehouse_path,
-                         "USAGE_PIPELINE_SERVING_PATH": settings.serving_path, "report --output": args.output})
-    _say(f"report written to {write_report(settings.serving_path, args.output)}")
+    check_output("report --output", args.output, settings)
+    write_report(settings.serving_path, args.output)
+    _say(f"report written to {output_name(args.output)}")
     return 0
 
 
 def _chargeback(args: argparse.Namespace) -> int:
-    settings = Settings.load(config_file=args.config)
+    settings = _settings(args)
+    check_output("chargeback --output", args.output, settings)
     total = write_chargeback(settings.serving_path, args.month, args.output)
-    _say(f"chargeback for {args.month} written to {args.output} (total {total} USD)")
+    _say(f"chargeback for {args.month} written to {output_name(args.output)} (total {total} USD)")
     return 0
 
 

@@ -8,7 +8,9 @@ Analytics API days; plus the mapping's validation, one line naming file:line.
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import stat
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -375,6 +377,28 @@ def test_the_chargeback_total_is_the_months_bill(synced, tmp_path, monkeypatch, 
     assert totals == centers and {"CC-100", "CC-200", "CC-300", ""} <= totals.keys()
     assert rows[-2]["cost_center"] == ""  # unmapped last, before the total
     assert str(bill) in capsys.readouterr().err
+
+
+@pytest.fixture
+def usual_umask():
+    """A shell's usual umask (022): a file comes out owner-only only if the command makes it so."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_the_chargeback_csv_is_owner_only_and_dash_is_standard_output(synced, tmp_path, monkeypatch, capsys,
+                                                                      usual_umask):
+    monkeypatch.setenv("WAREHOUSE_PATH", synced.warehouse_path)
+    monkeypatch.chdir(tmp_path)
+    output = tmp_path / "chargeback.csv"
+    assert main(["chargeback", "--month", "2026-10", "--output", str(output)]) == 0
+    assert stat.S_IMODE(output.stat().st_mode) == 0o600
+    capsys.readouterr()
+    assert main(["chargeback", "--month", "2026-10", "--output", "-"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out == output.read_text() and "written to standard output" in printed.err
+    assert not (tmp_path / "-").exists()
 
 
 @pytest.mark.parametrize(("month", "message"), [
