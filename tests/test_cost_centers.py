@@ -434,6 +434,23 @@ def test_a_bad_mapping_is_one_line_naming_file_and_line(tmp_path, rows, message)
     assert "\n" not in str(caught.value)
 
 
+def test_a_csv_saved_with_a_byte_order_mark_is_read(tmp_path):
+    """Excel's "CSV UTF-8" starts with one."""
+    path = tmp_path / "cost-centers.csv"
+    path.write_text("\ufeffkind,id,team,cost_center,valid_from,valid_to\nworkspace,wrkspc_01,T,C,2025-01-01,\n",
+                    encoding="utf-8")
+    assert read_cost_centers(path).select("kind", "subject").rows() == [("workspace", "wrkspc_01")]
+
+
+def test_an_unknown_column_is_refused_like_an_unknown_inline_key(tmp_path):
+    path = tmp_path / "cost-centers.csv"
+    path.write_text("kind,id,team,cost_center,valid_from,valid_to,notes\nworkspace,wrkspc_01,T,C,2025-01-01,,x\n")
+    with pytest.raises(ConfigError) as caught:
+        read_cost_centers(path)
+    assert str(caught.value) == (f"{path}:1: unknown column(s) 'notes'; the header is "
+                                 "kind,id,team,cost_center,valid_from,valid_to")
+
+
 def test_a_bad_mapping_stops_the_sync_before_any_work(tmp_path, monkeypatch, capsys):
     mapping = tmp_path / "cost-centers.csv"
     mapping.write_text("kind,id,team,cost_center,valid_from,valid_to\nteam,x,T,C,2026-01-01,\n")
