@@ -321,8 +321,8 @@ def _chargeback(args: argparse.Namespace) -> int:
 def _alerts(args: argparse.Namespace) -> int:
     settings = Settings.load(config_file=args.config)
     if not channels(settings):
-        raise ConfigError("no alert channel: set USAGE_PIPELINE_ALERT_WEBHOOK_URL, and/or USAGE_PIPELINE_SMTP_HOST "
-                          "and USAGE_PIPELINE_SMTP_TO")
+        raise ConfigError("no alert channel: set USAGE_PIPELINE_ALERT_WEBHOOK_URL, and/or USAGE_PIPELINE_SMTP_HOST, "
+                          "USAGE_PIPELINE_SMTP_FROM and USAGE_PIPELINE_SMTP_TO")
     delivered = send(settings, "[usage-pipeline] test alert",
                      "A test message from `usage-pipeline alerts test`: alerts reach this channel.")
     _say(f"test alert sent by {', '.join(delivered)}")
