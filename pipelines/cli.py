@@ -177,9 +177,9 @@ def _parser() -> argparse.ArgumentParser:
         "chargeback",
         help="write a month's chargeback per cost center (CSV) from the serving copy",
         description="Write the month's billed cost per cost center, team and workspace (the mapping of "
-        "USAGE_PIPELINE_COST_CENTERS_FILE, as of each day) from the serving copy's marts.cost_center_daily_cost: "
-        "each cost center's lines and total, unmapped cost last, and the month's total, which equals its bill. "
-        "Money is exact decimal text.",
+        "USAGE_PIPELINE_COST_CENTERS_FILE and the config file's [[cost_centers]] rows, as of each day) from the "
+        "serving copy's marts.cost_center_daily_cost: each cost center's lines and total, unmapped cost last, and "
+        "the month's total, which equals its bill. Money is exact decimal text.",
     )
     chargeback.add_argument("--month", required=True, help="the UTC month, YYYY-MM")
     chargeback.add_argument("--output", required=True, help="CSV file to write, - for standard output")
@@ -192,8 +192,16 @@ def _parser() -> argparse.ArgumentParser:
         "USAGE_PIPELINE_ALERT_WEBHOOK_URL and/or by email (USAGE_PIPELINE_SMTP_*) after each sync, once per "
         "subject and day. `alerts test` sends one test message to every configured channel.",
     )
-    alerts.add_argument("action", choices=["test"], help="test: send a test message")
-    alerts.set_defaults(handler=_alerts)
+    alert_actions = alerts.add_subparsers(title="actions", required=True, metavar="ACTION")
+    alerts_test = alert_actions.add_parser(
+        "test",
+        help="send a test message to every configured channel",
+        description="Send one test message to the alert webhook (USAGE_PIPELINE_ALERT_WEBHOOK_URL) and/or by "
+        "email (USAGE_PIPELINE_SMTP_HOST, _FROM, _TO; _USER and _PASSWORD to log in), to check that alerts arrive. "
+        "Exit 1 naming the channel that did not take it, or the missing setting; never prints the webhook URL or "
+        "the password.",
+    )
+    alerts_test.set_defaults(handler=_alerts_test)
 
     ui = commands.add_parser(
         "ui",
@@ -318,7 +326,7 @@ def _chargeback(args: argparse.Namespace) -> int:
     return 0
 
 
-def _alerts(args: argparse.Namespace) -> int:
+def _alerts_test(args: argparse.Namespace) -> int:
     settings = Settings.load(config_file=args.config)
     if not channels(settings):
         raise ConfigError("no alert channel: set USAGE_PIPELINE_ALERT_WEBHOOK_URL, and/or USAGE_PIPELINE_SMTP_HOST, "

@@ -153,9 +153,9 @@ class Settings(BaseModel):
     )
     cost_centers_file: str = setting(
         "", "USAGE_PIPELINE_COST_CENTERS_FILE",
-        "The reviewed CSV mapping workspaces, API keys and users to a team and cost center, effective-dated "
-        "(see the README's Cost centers and chargeback); a path relative to the current directory. Default none: "
-        "all cost is unmapped.",
+        "The reviewed CSV mapping people, service accounts, federated identities, API keys, products and workspaces "
+        "to a team and cost center, effective-dated (see the README's Cost centers and chargeback); a path relative "
+        "to the current directory. Default none: all cost is unmapped.",
     )
     cost_centers: tuple[CostCenterEntry, ...] = setting(
         (), "",
