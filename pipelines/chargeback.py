@@ -9,11 +9,13 @@ cost center and team, and the file ends with the month's total, which is the mon
 from __future__ import annotations
 
 import csv
+import io
 from datetime import date
 from decimal import Decimal
 from itertools import groupby
 from pathlib import Path
 
+from pipelines.output import write_output
 from pipelines.publish import read_serving_copy
 from pipelines.settings import ConfigError
 
@@ -34,8 +36,8 @@ class ChargebackError(RuntimeError):
     """The serving copy has no cost-center data for the month asked for."""
 
 
-def write_chargeback(serving_path: str | Path, month: str, output: str | Path) -> Decimal:
-    """Write the month's chargeback CSV to ``output``; returns its total (the month's bill)."""
+def write_chargeback(serving_path: str | Path, month: str, output: str) -> Decimal:
+    """Write the month's chargeback CSV to ``output`` (``-``: standard output); returns its total (the month's bill)."""
     first, end = month_bounds(month)
     with read_serving_copy(serving_path) as con:
         has_mart = con.execute(
@@ -51,15 +53,16 @@ def write_chargeback(serving_path: str | Path, month: str, output: str | Path) -
     if total != bill:
         raise ChargebackError(f"the cost centers of {month} sum to {total} but the bill is {bill}: "
                               "see the cost_center_cost_sums_to_bill check")
-    with Path(output).open("w", newline="") as file:
-        writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        for cost_center, center_lines in groupby(lines, key=lambda line: line[0]):
-            center_lines = list(center_lines)
-            writer.writerows(("line", *_cells(line)) for line in center_lines)
-            center_total = sum((line[-1] for line in center_lines), Decimal(0))
-            writer.writerow(("cost_center_total", cost_center or "", "", "", "", "", center_total))
-        writer.writerow(("total", "", "", "", "", "", total))
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for cost_center, center_lines in groupby(lines, key=lambda line: line[0]):
+        center_lines = list(center_lines)
+        writer.writerows(("line", *_cells(line)) for line in center_lines)
+        center_total = sum((line[-1] for line in center_lines), Decimal(0))
+        writer.writerow(("cost_center_total", cost_center or "", "", "", "", "", center_total))
+    writer.writerow(("total", "", "", "", "", "", total))
+    write_output(output, text.getvalue())
     return total
 
 

@@ -27,6 +27,7 @@ from pipelines.api.client import check_api_key, check_base_url
 from pipelines.dagster_home import dagster_dev_command, project_dagster_home
 from pipelines.ingest import WindowLoadError
 from pipelines.notify import DeliveryError, channels, send
+from pipelines.output import check_output, output_name
 from pipelines.progress import ProgressDisplay
 from pipelines.publish import NoServingCopyError
 from pipelines.query import FORMATS, QueryError
@@ -168,19 +169,20 @@ def _parser() -> argparse.ArgumentParser:
         "against last month with a forecast, top users and API keys, model mix, cache hit ratio and Claude Code "
         "adoption. One HTML file with inline SVG charts: it fetches nothing, so it opens offline and can be mailed.",
     )
-    report.add_argument("--output", default="spend-report.html", help="HTML file to write (default spend-report.html)")
+    report.add_argument("--output", default="spend-report.html",
+                        help="HTML file to write, - for standard output (default spend-report.html)")
     report.set_defaults(handler=_report)
 
     chargeback = commands.add_parser(
         "chargeback",
         help="write a month's chargeback per cost center (CSV) from the serving copy",
         description="Write the month's billed cost per cost center, team and workspace (the mapping of "
-        "USAGE_PIPELINE_COST_CENTERS_FILE, as of each day) from the serving copy's marts.cost_center_daily_cost: "
-        "each cost center's lines and total, unmapped cost last, and the month's total, which equals its bill. "
-        "Money is exact decimal text.",
+        "USAGE_PIPELINE_COST_CENTERS_FILE and the config file's [[cost_centers]] rows, as of each day) from the "
+        "serving copy's marts.cost_center_daily_cost: each cost center's lines and total, unmapped cost last, and "
+        "the month's total, which equals its bill. Money is exact decimal text.",
     )
     chargeback.add_argument("--month", required=True, help="the UTC month, YYYY-MM")
-    chargeback.add_argument("--output", required=True, help="CSV file to write")
+    chargeback.add_argument("--output", required=True, help="CSV file to write, - for standard output")
     chargeback.set_defaults(handler=_chargeback)
 
     alerts = commands.add_parser(
@@ -190,8 +192,16 @@ def _parser() -> argparse.ArgumentParser:
         "USAGE_PIPELINE_ALERT_WEBHOOK_URL and/or by email (USAGE_PIPELINE_SMTP_*) after each sync, once per "
         "subject and day. `alerts test` sends one test message to every configured channel.",
     )
-    alerts.add_argument("action", choices=["test"], help="test: send a test message")
-    alerts.set_defaults(handler=_alerts)
+    alert_actions = alerts.add_subparsers(title="actions", required=True, metavar="ACTION")
+    alerts_test = alert_actions.add_parser(
+        "test",
+        help="send a test message to every configured channel",
+        description="Send one test message to the alert webhook (USAGE_PIPELINE_ALERT_WEBHOOK_URL) and/or by "
+        "email (USAGE_PIPELINE_SMTP_HOST, _FROM, _TO; _USER and _PASSWORD to log in), to check that alerts arrive. "
+        "Exit 1 naming the channel that did not take it, or the missing setting; never prints the webhook URL or "
+        "the password.",
+    )
+    alerts_test.set_defaults(handler=_alerts_test)
 
     ui = commands.add_parser(
         "ui",
@@ -302,24 +312,25 @@ def _report(args: argparse.Namespace) -> int:
     from pipelines.report import write_report
 
     settings = _settings(args)
-    refuse_unsafe_paths({"WAREHOUSE_PATH": settings.warehouse_path,
-                         "USAGE_PIPELINE_SERVING_PATH": settings.serving_path, "report --output": args.output})
-    _say(f"report written to {write_report(settings.serving_path, args.output)}")
+    check_output("report --output", args.output, settings)
+    write_report(settings.serving_path, args.output)
+    _say(f"report written to {output_name(args.output)}")
     return 0
 
 
 def _chargeback(args: argparse.Namespace) -> int:
-    settings = Settings.load(config_file=args.config)
+    settings = _settings(args)
+    check_output("chargeback --output", args.output, settings)
     total = write_chargeback(settings.serving_path, args.month, args.output)
-    _say(f"chargeback for {args.month} written to {args.output} (total {total} USD)")
+    _say(f"chargeback for {args.month} written to {output_name(args.output)} (total {total} USD)")
     return 0
 
 
-def _alerts(args: argparse.Namespace) -> int:
+def _alerts_test(args: argparse.Namespace) -> int:
     settings = Settings.load(config_file=args.config)
     if not channels(settings):
-        raise ConfigError("no alert channel: set USAGE_PIPELINE_ALERT_WEBHOOK_URL, and/or USAGE_PIPELINE_SMTP_HOST "
-                          "and USAGE_PIPELINE_SMTP_TO")
+        raise ConfigError("no alert channel: set USAGE_PIPELINE_ALERT_WEBHOOK_URL, and/or USAGE_PIPELINE_SMTP_HOST, "
+                          "USAGE_PIPELINE_SMTP_FROM and USAGE_PIPELINE_SMTP_TO")
     delivered = send(settings, "[usage-pipeline] test alert",
                      "A test message from `usage-pipeline alerts test`: alerts reach this channel.")
     _say(f"test alert sent by {', '.join(delivered)}")

@@ -57,14 +57,19 @@ def read_cost_centers(path: str | Path | None, entries: Iterable[CostCenterEntry
 
 
 def _csv_fields(path: Path) -> list[tuple[str, dict[str, str]]]:
-    """Each non-blank row of the CSV as (file:line, {column: text}); other columns are ignored."""
+    """Each non-blank row of the CSV as (file:line, {column: text}). Read as utf-8-sig: a spreadsheet's
+    "CSV UTF-8" starts with a byte-order mark. Another column is refused, as an unknown key inline is."""
     try:
-        with path.open(newline="") as file:
+        with path.open(newline="", encoding="utf-8-sig") as file:
             reader = csv.reader(file)
             header = [name.strip() for name in next(reader, [])]
             missing = [name for name in COLUMNS if name not in header]
             if missing:
                 raise ConfigError(f"{path}:1: missing column(s) {', '.join(missing)}; "
+                                  f"the header is {','.join(COLUMNS)}")
+            unknown = [name for name in header if name not in COLUMNS]
+            if unknown:
+                raise ConfigError(f"{path}:1: unknown column(s) {', '.join(map(repr, unknown))}; "
                                   f"the header is {','.join(COLUMNS)}")
             rows = []
             for values in reader:

@@ -23,9 +23,9 @@ class DeliveryError(RuntimeError):
 
 
 def channels(settings: Settings) -> list[str]:
-    """The channels configured: 'webhook' and/or 'email'."""
-    return [name for name, configured in (("webhook", settings.alert_webhook_url),
-                                           ("email", settings.smtp_host and settings.smtp_to)) if configured]
+    """The channels configured: 'webhook' and/or 'email' (Settings refuses a host without sender or recipients)."""
+    return [name for name, configured in (("webhook", settings.alert_webhook_url), ("email", settings.smtp_host))
+            if configured]
 
 
 def send(settings: Settings, subject: str, text: str) -> list[str]:

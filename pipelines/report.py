@@ -9,7 +9,6 @@ rendered with autoescaping so names from the API reach the page as text.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -19,6 +18,7 @@ import duckdb
 import jinja2
 
 from pipelines import __version__
+from pipelines.output import write_output
 from pipelines.warehouse import read_sql
 from pipelines.publish import read_serving_copy
 
@@ -90,9 +90,8 @@ class Figure:
     chart: Chart
 
 
-def write_report(serving_path: str | Path, output: str | Path) -> Path:
-    """Render the report from the serving copy into `output` (one HTML file)."""
-    output = Path(output)
+def write_report(serving_path: str | Path, output: str) -> None:
+    """Render the report from the serving copy into `output` (one HTML file, or `-`: standard output)."""
     with read_serving_copy(serving_path) as con:
         try:
             (as_of,) = con.execute(read_sql("report/as_of.sql")).fetchone()
@@ -103,16 +102,7 @@ def write_report(serving_path: str | Path, output: str | Path) -> Path:
         query = _Query(con, as_of)
         figures = _figures(query)
         kpis = query.rows("forecast.sql")[0]
-    output.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside, then renamed over: a reader never opens half a report, and an `output` that is
-    # a symlink is replaced, not followed onto whatever it points at.
-    staging = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
-        staging.write_text(_page(as_of, kpis, figures))
-        os.replace(staging, output)
-    finally:
-        staging.unlink(missing_ok=True)
-    return output
+    write_output(output, _page(as_of, kpis, figures))
 
 
 class _Query:

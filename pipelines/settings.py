@@ -153,9 +153,9 @@ class Settings(BaseModel):
     )
     cost_centers_file: str = setting(
         "", "USAGE_PIPELINE_COST_CENTERS_FILE",
-        "The reviewed CSV mapping workspaces, API keys and users to a team and cost center, effective-dated "
-        "(see the README's Cost centers and chargeback); a path relative to the current directory. Default none: "
-        "all cost is unmapped.",
+        "The reviewed CSV mapping people, service accounts, federated identities, API keys, products and workspaces "
+        "to a team and cost center, effective-dated (see the README's Cost centers and chargeback); a path relative "
+        "to the current directory. Default none: all cost is unmapped.",
     )
     cost_centers: tuple[CostCenterEntry, ...] = setting(
         (), "",
@@ -185,7 +185,8 @@ class Settings(BaseModel):
         repr=False, exclude=True,
     )
     smtp_host: str = setting("", "USAGE_PIPELINE_SMTP_HOST", "SMTP server the alert emails go through (STARTTLS "
-                             "required). Default none: no email.")
+                             "required); needs USAGE_PIPELINE_SMTP_FROM and USAGE_PIPELINE_SMTP_TO. "
+                             "Default none: no email.")
     smtp_port: int = setting(587, "USAGE_PIPELINE_SMTP_PORT", "SMTP port (default 587).", ge=1, le=65535)
     smtp_user: str = setting("", "USAGE_PIPELINE_SMTP_USER", "SMTP login; with USAGE_PIPELINE_SMTP_PASSWORD. "
                              "Default none: no login.")
@@ -300,6 +301,16 @@ class Settings(BaseModel):
     def _stale_after_days_by_report(cls, value: Any) -> tuple[tuple[str, int], ...]:
         return _parse_stale_after_days(value)
 
+    @model_validator(mode="after")
+    def _smtp_complete(self) -> Settings:
+        """A host without a sender or recipients would send no email, and nobody would know why."""
+        missing = [SETTINGS[name].env for name in ("smtp_from", "smtp_to") if not getattr(self, name)]
+        if self.smtp_host and missing:
+            raise ValueError(f"USAGE_PIPELINE_SMTP_HOST is set but not {' nor '.join(missing)}: set "
+                             f"{'it' if len(missing) == 1 else 'them'} too, or unset USAGE_PIPELINE_SMTP_HOST for no "
+                             "alert email")
+        return self
+
     @field_validator("alert_webhook_url")
     @classmethod
     def _webhook_over_tls(cls, value: str, info: ValidationInfo) -> str:
@@ -344,6 +355,8 @@ _COMPARISONS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 def _config_error(exc: ValidationError, raw: Mapping[str, object]) -> ConfigError:
     """The first problem in one line naming the variable; never a key, nor a value that may hold a password."""
     error = exc.errors()[0]
+    if not error["loc"] and error["type"] == "value_error":  # a check across settings: its message names them
+        return ConfigError(str(error["ctx"]["error"]))
     name = str(error["loc"][0]) if error["loc"] else ""
     if name not in SETTINGS:
         return ConfigError(f"unknown setting {name!r}; known: {', '.join(SETTINGS)}")

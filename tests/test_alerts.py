@@ -105,6 +105,19 @@ def test_an_smtp_server_without_starttls_gets_neither_the_mail_nor_the_password(
     assert PASSWORD not in result.stdout + result.stderr
 
 
+def test_an_smtp_host_without_sender_and_recipients_is_named_before_anything_is_sent(simulator, tmp_path, receivers):
+    smtp, webhook, cert = receivers
+    env = {name: value for name, value in alert_env(simulator, tmp_path, smtp, webhook, cert).items()
+           if name not in ("USAGE_PIPELINE_SMTP_FROM", "USAGE_PIPELINE_SMTP_TO")}
+    result = run_cli("alerts", "test", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: USAGE_PIPELINE_SMTP_HOST is set but not USAGE_PIPELINE_SMTP_FROM nor USAGE_PIPELINE_SMTP_TO: set them "
+        "too, or unset USAGE_PIPELINE_SMTP_HOST for no alert email"]
+    assert smtp.messages == webhook.messages == []
+    assert SECRET not in result.stdout + result.stderr and PASSWORD not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(("lag_hours", "alerted"), [(30, True), (1, False)])
 def test_an_analytics_export_lagging_its_load_is_one_stale_alert_per_report_a_day(tmp_path, receivers, lag_hours,
                                                                                   alerted):

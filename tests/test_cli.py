@@ -102,3 +102,18 @@ def test_help_lists_commands_and_settings():
     assert result.returncode == 0
     for word in ("demo", "sync", "simulate", *(setting.env for setting in SETTINGS.values())):
         assert word in result.stdout
+
+
+def test_report_and_chargeback_refuse_an_output_over_the_warehouse_or_in_a_missing_folder(tmp_path):
+    """Both check --output the same way, before any work: one error line, nothing written."""
+    warehouse = tmp_path / "w.duckdb"
+    warehouse.write_bytes(b"the warehouse")
+    outputs = {str(warehouse): f"--output {warehouse} is the same file as WAREHOUSE_PATH",
+               "nodir/x.csv": "--output nodir/x.csv: the folder nodir does not exist"}
+    for command in (["report"], ["chargeback", "--month", "2026-11"]):
+        for output, message in outputs.items():
+            result = run_cli(*command, "--output", output, env={"WAREHOUSE_PATH": str(warehouse)}, cwd=tmp_path)
+            assert result.returncode == 1, (command, output)
+            [line] = result.stderr.splitlines()
+            assert line.startswith(f"error: {command[0]} {message}"), line
+    assert warehouse.read_bytes() == b"the warehouse" and not (tmp_path / "nodir").exists()

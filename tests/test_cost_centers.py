@@ -8,7 +8,9 @@ Analytics API days; plus the mapping's validation, one line naming file:line.
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import stat
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -415,6 +417,28 @@ def test_the_chargeback_total_is_the_months_bill(synced, tmp_path, monkeypatch, 
     assert str(bill) in capsys.readouterr().err
 
 
+@pytest.fixture
+def usual_umask():
+    """A shell's usual umask (022): a file comes out owner-only only if the command makes it so."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_the_chargeback_csv_is_owner_only_and_dash_is_standard_output(synced, tmp_path, monkeypatch, capsys,
+                                                                      usual_umask):
+    monkeypatch.setenv("WAREHOUSE_PATH", synced.warehouse_path)
+    monkeypatch.chdir(tmp_path)
+    output = tmp_path / "chargeback.csv"
+    assert main(["chargeback", "--month", "2026-10", "--output", str(output)]) == 0
+    assert stat.S_IMODE(output.stat().st_mode) == 0o600
+    capsys.readouterr()
+    assert main(["chargeback", "--month", "2026-10", "--output", "-"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out == output.read_text() and "written to standard output" in printed.err
+    assert not (tmp_path / "-").exists()
+
+
 @pytest.mark.parametrize(("month", "message"), [
     ("2026-13", "error: --month must be a month as YYYY-MM, got '2026-13'"),
     ("2025-03", "error: no cost for 2025-03 in the serving copy: sync that month first"),
@@ -446,6 +470,23 @@ def test_a_bad_mapping_is_one_line_naming_file_and_line(tmp_path, rows, message)
         read_cost_centers(path)
     assert str(caught.value).startswith(f"{path}{message}")
     assert "\n" not in str(caught.value)
+
+
+def test_a_csv_saved_with_a_byte_order_mark_is_read(tmp_path):
+    """Excel's "CSV UTF-8" starts with one."""
+    path = tmp_path / "cost-centers.csv"
+    path.write_text("\ufeffkind,id,team,cost_center,valid_from,valid_to\nworkspace,wrkspc_01,T,C,2025-01-01,\n",
+                    encoding="utf-8")
+    assert read_cost_centers(path).select("kind", "subject").rows() == [("workspace", "wrkspc_01")]
+
+
+def test_an_unknown_column_is_refused_like_an_unknown_inline_key(tmp_path):
+    path = tmp_path / "cost-centers.csv"
+    path.write_text("kind,id,team,cost_center,valid_from,valid_to,notes\nworkspace,wrkspc_01,T,C,2025-01-01,,x\n")
+    with pytest.raises(ConfigError) as caught:
+        read_cost_centers(path)
+    assert str(caught.value) == (f"{path}:1: unknown column(s) 'notes'; the header is "
+                                 "kind,id,team,cost_center,valid_from,valid_to")
 
 
 def test_a_bad_mapping_stops_the_sync_before_any_work(tmp_path, monkeypatch, capsys):

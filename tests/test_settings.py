@@ -67,6 +67,10 @@ SAMPLES = {
 }
 
 
+# What a setting cannot be set without (a sample set alone must load).
+NEEDS = {"smtp_host": {"USAGE_PIPELINE_SMTP_FROM": "pipeline@example.test", "USAGE_PIPELINE_SMTP_TO": "a@example.test"}}
+
+
 @pytest.fixture(autouse=True)
 def no_config_file_in_cwd(tmp_path, monkeypatch):
     """Settings.load reads ./usage-pipeline.toml when present: run where there is none."""
@@ -96,14 +100,14 @@ def test_the_samples_cover_every_setting():
 @pytest.mark.parametrize("name", [name for name in SETTINGS if name not in CONFIG_FILE_ONLY])
 def test_each_environment_variable_is_read(name):
     text, _, parsed = SAMPLES[name]
-    settings = Settings.load({SETTINGS[name].env: text}, config_file=None)
+    settings = Settings.load({SETTINGS[name].env: text, **NEEDS.get(name, {})}, config_file=None)
     assert getattr(settings, name) == parsed
 
 
 @pytest.mark.parametrize("name", [name for name, sample in SAMPLES.items() if sample[1] is not None])
 def test_each_config_key_is_read(name, tmp_path):
     _, value, parsed = SAMPLES[name]
-    settings = load({}, f"{SETTINGS[name].key} = {value}\n", tmp_path)
+    settings = load(NEEDS.get(name, {}), f"{SETTINGS[name].key} = {value}\n", tmp_path)
     assert getattr(settings, name) == parsed
 
 
@@ -304,6 +308,18 @@ def test_readme_table_lists_every_setting_with_its_variable_and_config_key():
         assert setting.env in documented, setting.env
         expected = "(environment only)" if name in {"admin_keys", *ENVIRONMENT_ONLY} else f"`{setting.key}`"
         assert documented[setting.env].startswith(expected), (setting.env, documented[setting.env])
+
+
+@pytest.mark.parametrize(("given", "missing"), [
+    ({}, "not USAGE_PIPELINE_SMTP_FROM nor USAGE_PIPELINE_SMTP_TO: set them too"),
+    ({"smtp_to": "a@example.test"}, "not USAGE_PIPELINE_SMTP_FROM: set it too"),
+    ({"smtp_from": "pipeline@example.test"}, "not USAGE_PIPELINE_SMTP_TO: set it too"),
+])
+def test_an_smtp_host_without_sender_or_recipients_names_what_is_missing(given, missing):
+    message = refused({"smtp_host": "smtp.example.test", "smtp_password": PASSWORD, **given})
+    assert message == (f"USAGE_PIPELINE_SMTP_HOST is set but {missing}, or unset USAGE_PIPELINE_SMTP_HOST for no "
+                       "alert email")
+    assert PASSWORD not in message
 
 
 def test_alert_secrets_are_refused_in_the_config_file_and_never_shown(tmp_path):
