@@ -405,7 +405,7 @@ def test_spend_signals_give_month_to_date_and_a_run_rate_forecast(org_simulator,
 def test_asset_checks_run_with_the_marts_and_pass_on_the_simulators_data(synced):
     _, result = synced
     evaluations = mart_check_evaluations(result)
-    assert len(evaluations) == len(MART_CHECKS) == len(MART_TABLES) + 10
+    assert len(evaluations) == len(MART_CHECKS) == len(MART_TABLES) + 11
     assert failed_checks(result) == {}
 
 
