@@ -29,7 +29,7 @@ KINDS = ("user", "service_account", "federated", "api_key", "product", "workspac
 COLUMNS = ("kind", "id", "team", "cost_center", "valid_from", "valid_to")
 # The mapping as the build registers it (text, cast in sql/marts/cost_centers.sql).
 SCHEMA = {"kind": pl.String, "subject": pl.String, "team": pl.String, "cost_center": pl.String,
-          "valid_from": pl.String, "valid_to": pl.String, "source_line": pl.String}
+          "valid_from": pl.String, "valid_to": pl.String, "source_line": pl.String, "source_order": pl.Int64}
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def read_cost_centers(path: str | Path | None, entries: Iterable[CostCenterEntry
     _refuse_overlaps(rows)
     return pl.DataFrame(
         [(row.kind, row.subject, row.team, row.cost_center, row.valid_from.isoformat(),
-          row.valid_to.isoformat() if row.valid_to else None, row.where) for row in rows],
+          row.valid_to.isoformat() if row.valid_to else None, row.where, order) for order, row in enumerate(rows)],
         schema=SCHEMA, orient="row",
     )
 

@@ -356,7 +356,6 @@ def test_unknown_subjects_of_every_kind_are_named(actors_and_products, tmp_path)
         (f"{mapping}:2", "service_account"), (f"{mapping}:3", "federated"), (f"{mapping}:4", "product")]
 
 
-
 def test_a_person_mapped_by_user_id_and_by_email_over_one_period_fails_a_check_naming_both_lines(synced, subjects,
                                                                                                   tmp_path):
     copy = tmp_path / "copy.duckdb"

@@ -10,10 +10,7 @@ WITH people AS (
 
 person_rows AS (
     SELECT p.organization_id, p.user_id, m.subject, m.valid_from, coalesce(m.valid_to, DATE '9999-12-31') AS valid_to,
-           m.source_line,
-           -- file, then line number (so :9 comes before :10)
-           (regexp_replace(m.source_line, ':\d+$', ''), TRY_CAST(regexp_extract(m.source_line, ':(\d+)$', 1) AS INTEGER),
-            m.source_line) AS position
+           m.source_line, m.source_order
     FROM marts.cost_centers AS m
     JOIN people AS p ON m.kind = 'user' AND m.subject IN (p.user_id, p.email)
 )
@@ -22,6 +19,6 @@ SELECT DISTINCT a.source_line, b.source_line AS overlapping_line, a.organization
        a.subject, b.subject AS overlapping_subject, greatest(a.valid_from, b.valid_from) AS overlap_from
 FROM person_rows AS a
 JOIN person_rows AS b
-    ON a.organization_id = b.organization_id AND a.user_id = b.user_id AND a.position < b.position
+    ON a.organization_id = b.organization_id AND a.user_id = b.user_id AND a.source_order < b.source_order
     AND a.valid_from < b.valid_to AND b.valid_from < a.valid_to
-ORDER BY a.position, b.position
+ORDER BY a.source_order, b.source_order

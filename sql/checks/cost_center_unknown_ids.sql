@@ -22,5 +22,4 @@ WITH known AS (
 SELECT source_line, kind, subject, team, cost_center
 FROM marts.cost_centers
 ANTI JOIN known USING (kind, subject)
-ORDER BY regexp_replace(source_line, ':\d+$', ''), TRY_CAST(regexp_extract(source_line, ':(\d+)$', 1) AS INTEGER),
-         source_line  -- file, then line number (so :9 comes before :10)
+ORDER BY source_order
